@@ -1,0 +1,19 @@
+"""carepath: make-or-buy optimisation of care pathways for commissioners.
+
+>>> import optimiser
+>>> scenario = optimiser.load("configs/northshire.yaml")   # validated, or ConfigError
+>>> result = optimiser.solve(scenario, mode="milp", backend="highs")
+>>> result.status, result.objective, result.allocation      # doctest: +SKIP
+>>> result.write("out/")                                    # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from .api import solve  # noqa: E402
+from .backends.base import Status  # noqa: E402
+from .errors import CarepathError, ConfigError, Issue, SolveFailed, SolverUnavailable  # noqa: E402
+from .load import Scenario, load  # noqa: E402
+from .results.result import Result  # noqa: E402
+
+__all__ = ["load", "solve", "Scenario", "Result", "Status", "ConfigError", "Issue",
+           "CarepathError", "SolverUnavailable", "SolveFailed", "__version__"]

@@ -1,0 +1,96 @@
+"""One interface for every solver backend: capabilities as data, statuses as an enum.
+
+A backend receives a :class:`~optimiser.model.LinearModel` and :class:`SolveOptions` and
+returns a :class:`SolverOutput`. The model's integrality decides LP or MIP; ``lp`` mode
+passes the relaxation. A backend never reports values it did not get from a solution:
+``values`` is ``None`` unless ``status.has_solution``.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..model import LinearModel
+
+
+class Status(enum.Enum):
+    """How a solve ended (``summary.json``'s ``status``)."""
+
+    OPTIMAL = "optimal"
+    """Proven optimal (for a MIP: within the configured gap)."""
+    FEASIBLE = "feasible"
+    """Stopped at a limit with a feasible solution, optimality not proven."""
+    INFEASIBLE = "infeasible"
+    """No plan satisfies every constraint."""
+    TIME_LIMIT = "time_limit"
+    """Stopped at the time limit without any feasible solution."""
+    UNBOUNDED = "unbounded"
+    """The cost can decrease without limit (a modelling error)."""
+    ERROR = "error"
+    """The solver failed."""
+
+    @property
+    def has_solution(self) -> bool:
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared as data (the registry and tests read it)."""
+
+    lp: bool
+    milp: bool
+    duals: bool
+    """Row duals of an LP."""
+    time_limit: bool
+    mip_gap: bool
+    reports_bound: bool
+    """Reports a MIP dual bound (so the achieved gap is known)."""
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    time_limit: float | None = None
+    """Seconds; None for no limit."""
+    mip_gap: float = 1e-6
+    """Relative gap at which a MIP counts as solved."""
+    threads: int | None = None
+    seed: int = 0
+    """Fixed random seed, so that the same inputs give the same answer."""
+
+
+@dataclass(frozen=True)
+class SolverOutput:
+    status: Status
+    objective: float | None
+    """``obj @ values + obj_offset`` as recomputed from the values, when there is a solution."""
+    values: np.ndarray | None
+    row_duals: np.ndarray | None
+    """d(objective)/d(row bound) of an LP, when the backend gives duals."""
+    bound: float | None
+    gap: float | None
+    seconds: float
+    message: str = ""
+
+
+class Backend(ABC):
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @classmethod
+    @abstractmethod
+    def version(cls) -> str:
+        """Version of the solver (and its wrapper)."""
+
+    @abstractmethod
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverOutput:
+        """Solve ``model`` (a MIP when it has integer columns)."""
+
+
+def objective_of(model: LinearModel, values: np.ndarray) -> float:
+    return float(model.obj @ values + model.obj_offset)

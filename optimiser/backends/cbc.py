@@ -1,0 +1,143 @@
+"""CBC through PuLP's ``COIN_CMD`` (the CBC binary from the ``cbcbox`` package).
+
+PuLP labels a time-limited MIP "Optimal" and reads values even when CBC found none
+(coin-or/pulp#711, #876), so the status here comes from PuLP's *solution* status and CBC's
+own status line, never from the label alone, and the objective is recomputed from values.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from importlib import metadata
+
+import numpy as np
+import pulp
+
+from ..errors import SolverUnavailable
+from ..model import LinearModel
+from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+
+
+def cbc_path() -> str:
+    """The CBC executable: cbcbox's, else one on PATH."""
+    try:
+        import cbcbox
+
+        exe = os.path.join(cbcbox.cbc_dist_dir(), "bin", "cbc.exe" if os.name == "nt" else "cbc")
+        if os.access(exe, os.X_OK):
+            return exe
+    except (ImportError, RuntimeError):
+        pass
+    exe = shutil.which("cbc")
+    if exe is None:
+        raise SolverUnavailable("the cbc backend needs the CBC solver: pip install cbcbox")
+    return exe
+
+
+class CbcBackend(Backend):
+    name = "cbc"
+    capabilities = Capabilities(lp=True, milp=True, duals=True, time_limit=True, mip_gap=True,
+                                reports_bound=False)
+
+    @classmethod
+    def version(cls) -> str:
+        try:
+            box = metadata.version("cbcbox")
+        except metadata.PackageNotFoundError:
+            box = "?"
+        return f"CBC (cbcbox {box}) via PuLP {pulp.__version__}"
+
+    def solve(self, model: LinearModel, options: SolveOptions) -> SolverOutput:
+        start = time.perf_counter()
+        mip = model.has_integers
+        prob, cons = _build(model)
+        if cons is None:  # an empty row that can never hold
+            return SolverOutput(Status.INFEASIBLE, None, None, None, None, None,
+                                time.perf_counter() - start, "empty row out of bounds")
+        seeds = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
+        solver = pulp.COIN_CMD(
+            path=cbc_path(), msg=False, mip=mip, timeLimit=options.time_limit,
+            gapRel=options.mip_gap if mip else None, threads=options.threads,
+            # For an LP: CBC's presolve turns one-entry rows into column bounds and then
+            # reports their duals as 0 (and -initialSolve alone reports an infeasible LP
+            # as "Status unknown"); primal simplex without presolve gives true row duals.
+            presolve=None if mip else False,
+            options=seeds if mip else [*seeds, "primalS"],
+        )
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as exc:
+            return SolverOutput(Status.ERROR, None, None, None, None, None,
+                                time.perf_counter() - start, str(exc))
+        st = _status(prob, options)
+        values = duals = None
+        objective = None
+        if st.has_solution:
+            values = np.array([v.varValue if v.varValue is not None else np.nan
+                               for v in prob._carepath_vars], dtype=float)
+            if np.isnan(values).any():
+                st = Status.ERROR
+                values = None
+            else:
+                objective = objective_of(model, values)
+                if not mip:
+                    duals = np.zeros(model.num_rows)
+                    for i, c in cons.items():
+                        duals[i] += c.pi if c.pi is not None else 0.0
+        return SolverOutput(st, objective, values, duals, None, 0.0 if st == Status.OPTIMAL and not mip else None,
+                            time.perf_counter() - start, pulp.LpStatus[prob.status])
+
+
+def _status(prob: pulp.LpProblem, options: SolveOptions) -> Status:
+    sol = prob.sol_status
+    if prob.status == pulp.LpStatusInfeasible or sol == pulp.LpSolutionInfeasible:
+        return Status.INFEASIBLE
+    if prob.status == pulp.LpStatusUnbounded or sol == pulp.LpSolutionUnbounded:
+        return Status.UNBOUNDED
+    if sol == pulp.LpSolutionOptimal and prob.status == pulp.LpStatusOptimal:
+        return Status.OPTIMAL
+    if sol == pulp.LpSolutionIntegerFeasible:
+        return Status.FEASIBLE  # "Stopped on time - objective value ...": a solution, not proven
+    if sol == pulp.LpSolutionNoSolutionFound and options.time_limit is not None:
+        return Status.TIME_LIMIT
+    return Status.ERROR
+
+
+def _build(model: LinearModel) -> tuple[pulp.LpProblem, dict[int, pulp.LpConstraint] | None]:
+    prob = pulp.LpProblem("carepath", pulp.LpMinimize)
+    lb, ub = model.col_lb, model.col_ub
+    cat = np.where(model.col_integer, pulp.LpInteger, pulp.LpContinuous)
+    xs = np.array([
+        pulp.LpVariable(f"c{i}", None if np.isneginf(lb[i]) else float(lb[i]),
+                        None if np.isposinf(ub[i]) else float(ub[i]), cat[i])
+        for i in range(model.num_cols)
+    ], dtype=object)
+    prob._carepath_vars = xs
+    nz = np.flatnonzero(model.obj)
+    prob.setObjective(pulp.LpAffineExpression(zip(xs[nz], model.obj[nz].tolist()),
+                                              constant=float(model.obj_offset)))
+    cons: dict[int, pulp.LpConstraint] = {}
+    A = model.A
+    ptr, idx, val = A.indptr, A.indices, A.data.tolist()
+    for i in range(model.num_rows):
+        lo, hi = float(model.row_lb[i]), float(model.row_ub[i])
+        s, e = ptr[i], ptr[i + 1]
+        if s == e:
+            if lo > 1e-9 or hi < -1e-9:
+                return prob, None
+            continue
+        expr = pulp.LpAffineExpression(zip(xs[idx[s:e]], val[s:e]))
+        if lo == hi:
+            c = pulp.LpConstraint(expr, pulp.LpConstraintEQ, f"r{i}", lo)
+        elif np.isinf(lo):
+            c = pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{i}", hi)
+        elif np.isinf(hi):
+            c = pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{i}", lo)
+        else:  # a ranged row: the model has none today; keep the lower side's dual
+            c = pulp.LpConstraint(expr, pulp.LpConstraintGE, f"r{i}", lo)
+            prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"r{i}_hi", hi))
+        prob.addConstraint(c)
+        cons[i] = c
+    return prob, cons

@@ -1,0 +1,168 @@
+"""Cross-reference checks between the config and its pathways (SPEC sections 2 and 3).
+
+The schema checks each file alone; these check that the files agree with each other:
+names refer to declared things (with ``did you mean``), optional steps avoid fixed steps of
+their own pathway, every step with demand can be delivered in every locality, today's
+shares add up to 1 on arcs that exist, and quality is known wherever a floor applies.
+Every issue points at the key in the file that caused it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from .errors import Issue
+from .instance import Instance
+from .schema import BuyProvider, Pathway, ScenarioConfig
+from .validate import suggest
+from .yamlio import Document
+
+SHARE_TOLERANCE = 1e-6
+
+
+def check_names(
+    config: ScenarioConfig, pathways: list[Pathway], doc: Document, pdocs: list[Document]
+) -> list[Issue]:
+    """Every name used refers to something declared; steps are well formed."""
+    out: list[Issue] = []
+    ids: dict[str, int] = {}
+    activities: set[str] = set()
+    for n, (p, pdoc) in enumerate(zip(pathways, pdocs)):
+        if p.pathway in ids:
+            out.append(pdoc.issue(("pathway",), f"pathway '{p.pathway}' is also defined by "
+                                  f"{pdocs[ids[p.pathway]].file}"))
+        ids.setdefault(p.pathway, n)
+        by_id = {}
+        for i, s in enumerate(p.steps):
+            if s.step in by_id:
+                out.append(pdoc.issue(("steps", i, "step"), f"step '{s.step}' is defined twice "
+                                      f"(also steps[{by_id[s.step]}])"))
+            by_id.setdefault(s.step, i)
+            activities.add(f"{p.pathway}.{s.step}")
+        for i, s in enumerate(p.steps):
+            if len(set(s.settings)) != len(s.settings):
+                out.append(pdoc.issue(("steps", i, "settings"), "a setting is listed twice"))
+            for g in s.max_share:
+                if g not in s.settings:
+                    out.append(pdoc.issue(("steps", i, "max_share", g),
+                                          f"'{g}' is not among this step's settings"
+                                          + suggest(g, s.settings), key=True))
+            if s.avoids and not s.optional:
+                out.append(pdoc.issue(("steps", i, "avoids"), "only an optional step "
+                                      "(per_patient: {min, max}) can avoid demand", key=True))
+            for t in s.avoids:
+                if t not in by_id:
+                    out.append(pdoc.issue(("steps", i, "avoids", t), f"no step '{t}' in pathway "
+                                          f"'{p.pathway}'" + suggest(t, by_id), key=True))
+                elif p.steps[by_id[t]].optional:
+                    out.append(pdoc.issue(("steps", i, "avoids", t), f"'{t}' is an optional step;"
+                                          " only fixed steps can have demand avoided", key=True))
+    localities = set(config.localities)
+    if not localities:
+        out.append(doc.issue(("localities",), "no localities: declare at least one with its "
+                             "population"))
+    for loc, spec in config.localities.items():
+        for pw in spec.prevalence_per_1000:
+            if pw not in ids:
+                out.append(doc.issue(("localities", loc, "prevalence_per_1000", pw),
+                                     f"no pathway '{pw}' is loaded" + suggest(pw, ids), key=True))
+    resources = set(config.resources)
+    for name, v in config.providers.items():
+        base = ("providers", name)
+        if v.serves != "all":
+            for i, loc in enumerate(v.serves):
+                if loc not in localities:
+                    out.append(doc.issue(base + ("serves", i), f"no locality '{loc}'"
+                                         + suggest(loc, localities)))
+        offered = v.prices if isinstance(v, BuyProvider) else v.costs
+        price_key = "prices" if isinstance(v, BuyProvider) else "costs"
+        for field, keys in ((price_key, offered), ("quality", v.quality),
+                            ("current_share", v.current_share), ("uses", v.uses)):
+            for act in keys:
+                if act != "default" and act not in activities:
+                    out.append(doc.issue(base + (field, act), f"no activity '{act}'"
+                                         + suggest(act, activities), key=True))
+        for act, per in v.uses.items():
+            for r in per:
+                if r not in resources:
+                    out.append(doc.issue(base + ("uses", act, r), f"no resource '{r}'"
+                                         + suggest(r, resources), key=True))
+    for pw in config.constraints.min_quality:
+        if pw != "default" and pw not in ids:
+            out.append(doc.issue(("constraints", "min_quality", pw), f"no pathway '{pw}' is "
+                                 "loaded" + suggest(pw, ["default", *ids]), key=True))
+    return out
+
+
+def check_instance(
+    config: ScenarioConfig, pathways: list[Pathway], inst: Instance, doc: Document,
+    pdocs: list[Document],
+) -> list[Issue]:
+    """Arcs, shares, quality and baseline demand, on the built tables."""
+    out: list[Issue] = []
+    step_at = {
+        f"{p.pathway}.{s.step}": (pdoc, i)
+        for p, pdoc in zip(pathways, pdocs)
+        for i, s in enumerate(p.steps)
+    }
+    arcs, dem = inst.arcs, inst.demand
+
+    # A step with demand but no arc, per activity listing the localities.
+    has_arc = np.zeros(len(dem), dtype=bool)
+    has_arc[arcs["dem"].to_numpy(dtype=int)] = True
+    missing = dem[(dem["dmax"] > 0) & ~has_arc]
+    for act, rows in missing.groupby("activity", sort=False):
+        pdoc, i = step_at[act]
+        step = pathways[[p.pathway for p in pathways].index(act.split(".")[0])].steps[i]
+        offering = [n for n, v in config.providers.items()
+                    if act in (v.prices if isinstance(v, BuyProvider) else v.costs)]
+        out.append(pdoc.issue(
+            ("steps", i, "settings"),
+            f"no provider can deliver {act} in {', '.join(rows['locality'])}: it needs a "
+            f"provider with setting {' or '.join(step.settings)} that serves the locality and "
+            f"has a price or cost for it (providers with one: {', '.join(offering) or 'none'})"))
+
+    # A declared share needs an arc.
+    arc_pairs = set(zip(arcs["provider"], arcs["activity"]))
+    for name, v in config.providers.items():
+        for act in v.current_share:
+            if act in step_at and (name, act) not in arc_pairs:
+                out.append(doc.issue(("providers", name, "current_share", act),
+                                     f"{name} has a current share of {act} but cannot deliver "
+                                     "it (no price/cost, setting not allowed, or no locality "
+                                     "served)", key=True))
+
+    # Declared shares add up to 1 per locality and step.
+    decl = arcs.merge(inst.declared_shares, on=["provider", "activity"])
+    if len(decl):
+        sums = decl.groupby(["dem", "locality", "activity"], sort=False)["share"].sum()
+        bad = sums[(sums - 1.0).abs() > SHARE_TOLERANCE]
+        seen: dict[str, list[str]] = defaultdict(list)
+        for (_, loc, act), total in bad.items():
+            seen[(act, round(total, 9))].append(loc)
+        for (act, total), locs in seen.items():
+            parts = decl[(decl["activity"] == act) & decl["locality"].isin(locs[:1])]
+            detail = ", ".join(f"{r.provider} {r.share:g}" for r in parts.itertuples())
+            first = parts["provider"].iloc[0]
+            out.append(doc.issue(("providers", first, "current_share", act),
+                                 f"current shares of {act} in {', '.join(locs)} add up to "
+                                 f"{total:g} ({detail}); they must add up to 1", key=True))
+
+    # Quality known wherever a floor applies.
+    floored = set(inst.floors["pathway"])
+    noq = arcs[arcs["quality"].isna() & arcs["pathway"].isin(floored)]
+    for (prov, act), _ in noq.groupby(["provider", "activity"], sort=False):
+        out.append(doc.issue(("providers", prov), f"no quality for {act} and no quality "
+                             f"default, but pathway {act.split('.')[0]} has a quality floor"))
+
+    # Baseline demand of a fixed step must not be negative.
+    neg = dem[dem["d0"] < -1e-9]
+    for act, rows in neg.groupby("activity", sort=False):
+        pdoc, i = step_at[act]
+        out.append(pdoc.issue(("steps", i, "per_patient"), f"baseline demand of {act} is "
+                              f"negative in {', '.join(rows['locality'])} "
+                              f"({rows['d0'].min():,.1f}): minimum uptake of the steps that "
+                              "avoid it removes more than there is"))
+    return out

@@ -1,0 +1,113 @@
+"""The ``carepath`` command: validate and solve scenario configs (SPEC section 4).
+
+Thin: parse arguments, call the library, print, and map outcomes to exit codes:
+0 solved, 2 invalid input, 3 infeasible, 4 no solution within the time limit, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import __version__
+from .backends import REGISTRY, Status
+from .errors import CarepathError, ConfigError, SolverUnavailable
+
+EXIT = {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3, Status.TIME_LIMIT: 4,
+        Status.UNBOUNDED: 1, Status.ERROR: 1}
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got '{text}'") from None
+    if not v > 0 or v == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got '{text}'")
+    return v
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="carepath", description="Care pathway make-or-buy optimiser.")
+    p.add_argument("--version", action="version", version=f"carepath {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("config", metavar="CONFIG", help="scenario config (YAML)")
+        sp.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one config value by its dotted path (repeatable)")
+        sp.add_argument("--allow-path", dest="allow_paths", action="append", default=[], metavar="DIR",
+                        help="another folder pathway files may come from (repeatable)")
+
+    v = sub.add_parser("validate", help="load and check a config; print a short summary")
+    common(v)
+    s = sub.add_parser("solve", help="solve a config and write the plan")
+    common(s)
+    s.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario-slug>/)")
+    s.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
+    s.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
+    s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds the solver may run")
+    s.add_argument("--mip-gap", type=float, metavar="G", help="relative MIP gap (default 1e-6)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except ConfigError as exc:
+        for issue in exc.issues:
+            print(issue, file=sys.stderr)
+        n = len(exc.issues)
+        print(f"{n} problem{'s' if n != 1 else ''} found; nothing was solved.", file=sys.stderr)
+        return 2
+    except SolverUnavailable as exc:
+        print(f"carepath: {exc}", file=sys.stderr)
+        return 2 if exc.args and "unknown backend" in str(exc) else 1
+    except CarepathError as exc:
+        print(f"carepath: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("carepath: interrupted; no output was written for this run.", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"carepath: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a traceback for the user; CAREPATH_DEBUG=1 shows it
+        if os.environ.get("CAREPATH_DEBUG"):
+            raise
+        print(f"carepath: internal error: {type(exc).__name__}: {exc} "
+              "(set CAREPATH_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .api import load, solve
+
+    scenario = load(args.config, overrides=args.overrides, allow_paths=args.allow_paths)
+    if args.command == "validate":
+        print(_describe(scenario))
+        return 0
+    result = solve(scenario, mode=args.mode, backend=args.backend, time_limit=args.time_limit,
+                   mip_gap=args.mip_gap)
+    out_dir = args.out or os.path.join("runs", scenario.slug)
+    result.write(out_dir)
+    from .results.text import render
+
+    print(render(result, out_dir))
+    return EXIT[result.status]
+
+
+def _describe(scenario) -> str:
+    inst = scenario.instance
+    steps = sum(len(p.steps) for p in scenario.pathways)
+    optional = sum(s.optional for p in scenario.pathways for s in p.steps)
+    return (f"{scenario.name}: valid\n"
+            f"  localities {len(inst.localities)} (population {inst.localities['population'].sum():,.0f})\n"
+            f"  pathways   {len(scenario.pathways)} ({', '.join(p.pathway for p in scenario.pathways)})\n"
+            f"  steps      {steps} ({optional} optional)\n"
+            f"  providers  {len(inst.providers)} ({(inst.providers['mode'] == 'buy').sum()} buy, "
+            f"{(inst.providers['mode'] == 'make').sum()} make)\n"
+            f"  resources  {len(inst.resources)}\n"
+            f"  arcs       {len(inst.arcs)}")

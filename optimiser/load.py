@@ -1,0 +1,163 @@
+"""Load a scenario: read the config and its pathways, apply overrides, validate everything.
+
+Problems are collected across all files and reported together as a
+:class:`~optimiser.errors.ConfigError`; a loaded :class:`Scenario` is fully validated,
+including the cross-file checks that need the built :class:`~optimiser.instance.Instance`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+
+from . import checks, overrides as overrides_mod
+from .errors import ConfigError, Issue
+from .instance import Instance, build
+from .schema import Pathway, ScenarioConfig
+from .validate import validate
+from .yamlio import Document, parse_bytes
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One input file as read."""
+
+    path: str
+    """Path as shown to the user."""
+    sha256: str
+    """Hex digest of its bytes."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the config, its pathways, where each key stands, its tables."""
+
+    config: ScenarioConfig
+    pathways: tuple[Pathway, ...]
+    document: Document
+    pathway_documents: tuple[Document, ...]
+    files: tuple[SourceFile, ...]
+    overrides: tuple[str, ...]
+    instance: Instance
+
+    @property
+    def name(self) -> str:
+        return self.config.scenario
+
+    @property
+    def slug(self) -> str:
+        """Folder-safe form of the scenario name (``Northshire 2027/28`` -> ``northshire-2027-28``)."""
+        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "scenario"
+
+    @property
+    def input_sha256(self) -> str:
+        """sha256 over the config and every pathway file read, in the order read."""
+        h = hashlib.sha256()
+        for f in self.files:
+            h.update(f"{f.sha256}  {os.path.basename(f.path)}\n".encode())
+        return h.hexdigest()
+
+
+def _read(path: FsPath, shown: str) -> tuple[bytes, str]:
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError([Issue(shown, 0, 0, "", "is a folder, not a file")]) from None
+    except OSError as exc:
+        raise ConfigError([Issue(shown, 0, 0, "", f"cannot read: {exc.strerror}")]) from None
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    overrides: list[str] | tuple[str, ...] = (),
+    allow_paths: list[str | os.PathLike[str]] | tuple[str | os.PathLike[str], ...] = (),
+) -> Scenario:
+    """Read and validate a scenario config; raise :class:`ConfigError` listing every problem.
+
+    ``overrides`` are ``KEY=VALUE`` strings (``--set``); ``allow_paths`` are extra folders
+    that pathway files may come from (``--allow-path``).
+    """
+    shown = os.fspath(path)
+    cfg_path = FsPath(shown)
+    raw, digest = _read(cfg_path, shown)
+    doc = parse_bytes(raw, shown)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([Issue(shown, 1, 1, "", "expected a mapping of keys to values "
+                                 "(scenario, pathways, localities, providers, ...)")])
+    issues: list[Issue] = overrides_mod.apply(doc, tuple(overrides))
+    config, found = validate(ScenarioConfig, doc)
+    issues += found
+    files = [SourceFile(shown, digest)]
+
+    roots = [cfg_path.resolve().parent.parent, *(FsPath(p).resolve() for p in allow_paths)]
+    pathways: list[Pathway] = []
+    pdocs: list[Document] = []
+    listed = doc.data.get("pathways")
+    seen: dict[FsPath, int] = {}
+    for i, rel in enumerate(listed if isinstance(listed, list) else []):
+        if not isinstance(rel, str):
+            continue  # the schema already reported it
+        try:
+            resolved = _confine(cfg_path, rel, roots, doc, i, seen)
+            seen[resolved] = i
+            pshown = os.path.normpath(os.path.join(os.path.dirname(shown), rel))
+            praw, pdigest = _read(resolved, pshown)
+            files.append(SourceFile(pshown, pdigest))
+            pdoc = parse_bytes(praw, pshown)
+            if not isinstance(pdoc.data, dict):
+                raise ConfigError([Issue(pshown, 1, 1, "", "expected a pathway definition "
+                                         "(pathway, prevalence_per_1000, steps)")])
+        except ConfigError as exc:
+            issues += exc.issues
+            continue
+        pathway, found = validate(Pathway, pdoc)
+        issues += found
+        if pathway is not None:
+            pathways.append(pathway)
+            pdocs.append(pdoc)
+
+    if config is None or issues:
+        raise ConfigError(issues)
+    issues += checks.check_names(config, pathways, doc, pdocs)
+    if issues:
+        raise ConfigError(issues)
+    inst = build(config, pathways)
+    issues += checks.check_instance(config, pathways, inst, doc, pdocs)
+    if issues:
+        raise ConfigError(issues)
+    return Scenario(
+        config=config,
+        pathways=tuple(pathways),
+        document=doc,
+        pathway_documents=tuple(pdocs),
+        files=tuple(files),
+        overrides=tuple(overrides),
+        instance=inst,
+    )
+
+
+def _confine(
+    cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, i: int, seen: dict
+) -> FsPath:
+    """Resolve a pathway path; it must be a .yaml/.yml file under an allowed root."""
+    target = (cfg_path.resolve().parent / rel).resolve()
+    where = ("pathways", i)
+    if target.suffix.lower() not in YAML_SUFFIXES:
+        raise ConfigError([doc.issue(where, f"'{rel}' is not a .yaml or .yml file")])
+    if not any(target.is_relative_to(r) for r in roots):
+        raise ConfigError([doc.issue(where, f"'{rel}' lies outside {roots[0]} (the folder that "
+                                     "holds the config's folder); name its folder with "
+                                     "--allow-path to use it")])
+    if target in seen:
+        raise ConfigError([doc.issue(where, f"'{rel}' is listed twice (also pathways[{seen[target]}])")])
+    if not target.is_file():
+        raise ConfigError([doc.issue(where, f"'{rel}' does not exist" if not target.exists()
+                                     else f"'{rel}' is not a file")])
+    return target

@@ -1,0 +1,69 @@
+"""The solver-neutral sparse model every backend receives.
+
+``minimise obj @ v + obj_offset  s.t.  row_lb <= A @ v <= row_ub,  col_lb <= v <= col_ub``,
+with ``col_integer`` marking integer columns. Columns and rows carry tidy metadata tables
+(kind, locality, pathway, step, provider, resource, activity) so results can be read back
+without the solver. Infinite bounds are ``numpy.inf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity"]
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A (mixed-integer) linear program in CSR form with named, described rows and columns."""
+
+    obj: np.ndarray
+    obj_offset: float
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+    col_integer: np.ndarray
+    col_meta: pd.DataFrame
+    A: sp.csr_array
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    row_meta: pd.DataFrame
+    blocks: dict[str, tuple[int, int]]
+    """Column ranges ``[start, stop)`` by kind: ``x`` flows, ``y`` uptakes, ``k`` expansion
+    steps, ``o`` running indicators, ``pay`` block-contract payments."""
+
+    @property
+    def num_cols(self) -> int:
+        return len(self.obj)
+
+    @property
+    def num_rows(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def num_nonzeros(self) -> int:
+        return int(self.A.nnz)
+
+    @property
+    def has_integers(self) -> bool:
+        return bool(self.col_integer.any())
+
+    def block(self, kind: str) -> slice:
+        start, stop = self.blocks.get(kind, (0, 0))
+        return slice(start, stop)
+
+    def relaxed(self) -> LinearModel:
+        """The LP relaxation: every column continuous."""
+        return replace(self, col_integer=np.zeros_like(self.col_integer))
+
+    def with_integers_fixed(self, values: np.ndarray) -> LinearModel:
+        """The LP with each integer column fixed at its (rounded) value in ``values``."""
+        lb, ub = self.col_lb.copy(), self.col_ub.copy()
+        ints = self.col_integer
+        fixed = np.clip(np.round(values[ints]), lb[ints], ub[ints])
+        lb[ints] = fixed
+        ub[ints] = fixed
+        return replace(self, col_lb=lb, col_ub=ub, col_integer=np.zeros_like(ints))

@@ -1,0 +1,115 @@
+"""An independent check that a solution satisfies every constraint of SPEC section 3.
+
+It re-derives demand, big-M, capacities and floors from the instance tables with pandas,
+not from the compiled matrix, so a compile bug cannot hide itself. Each violation is
+measured relative to the size of its limit (``violation / max(1, |limit|)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..instance import Instance
+from . import costs
+
+
+@dataclass(frozen=True)
+class Check:
+    max_violation: float
+    """Largest relative violation found (0 when every constraint holds exactly)."""
+    worst: str
+    """Which constraint it was, e.g. ``flow[north,copd,spirometry]``."""
+    objective: float
+    """Total cost recomputed from the volumes."""
+
+
+def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
+          integral: bool) -> Check:
+    """``x`` per arc, ``y`` per demand row (NaN for fixed steps), ``running`` per provider
+    (NaN where the provider has no running indicator), ``k`` per resource."""
+    dem, arcs, prov, res = inst.demand, inst.arcs, inst.providers, inst.resources
+    viol: list[tuple[float, str]] = []
+
+    def record(name: pd.Series | np.ndarray, amount: np.ndarray, limit: np.ndarray) -> None:
+        amount = np.maximum(np.asarray(amount, dtype=float), 0.0)
+        if len(amount) == 0:
+            return
+        rel = amount / np.maximum(1.0, np.abs(np.asarray(limit, dtype=float)))
+        i = int(np.argmax(rel))
+        viol.append((float(rel[i]), str(np.asarray(name)[i])))
+
+    key = dem["locality"] + "," + dem["pathway"] + "," + dem["step"]
+    opt = dem["optional"].to_numpy(bool)
+    yv = np.where(opt, np.nan_to_num(y), 0.0)
+    record("x[" + arcs["provider"] + "]", -x, np.zeros(len(x)))
+    record("y[" + key[opt] + "]", dem["ymin"].to_numpy()[opt] - yv[opt], dem["ymin"].to_numpy()[opt])
+    record("y[" + key[opt] + "]", yv[opt] - dem["ymax"].to_numpy()[opt], dem["ymax"].to_numpy()[opt])
+
+    # demand: D = y (optional) or N*pp - sum effect*y[src]
+    av = inst.avoids
+    avoided = np.bincount(av["dst_dem"].to_numpy(int), weights=av["effect"].to_numpy(float)
+                          * yv[av["src_dem"].to_numpy(int)], minlength=len(dem))
+    D = np.where(opt, yv, dem["fixed"].to_numpy(float) - avoided)
+    record("demand_floor[" + key + "]", -D, dem["fixed"].to_numpy(float))
+    delivered = np.bincount(arcs["dem"].to_numpy(int), weights=x, minlength=len(dem))
+    record("flow[" + key + "]", np.abs(delivered - D), D)
+
+    caps = inst.caps
+    if len(caps):
+        by = pd.DataFrame({"dem": arcs["dem"].to_numpy(int), "setting": arcs["setting"], "x": x})
+        got = caps.merge(by.groupby(["dem", "setting"], as_index=False)["x"].sum(), on=["dem", "setting"], how="left")
+        lim = got["max_share"].to_numpy(float) * D[got["dem"].to_numpy(int)]
+        record("setting_cap[" + key.to_numpy()[got["dem"].to_numpy(int)] + "," + got["setting"] + "]",
+               got["x"].fillna(0).to_numpy(float) - lim, lim)
+
+    if len(res):
+        used = _resource_use(inst, x)
+        lim = res["capacity"].to_numpy(float) + res["expand_step"].to_numpy(float) * k
+        record("capacity[" + res["resource"] + "]", used - lim, lim)
+        record("k[" + res["resource"] + "]", k - res["expand_max"].to_numpy(float), res["expand_max"].to_numpy(float))
+        record("k[" + res["resource"] + "]", -k, np.zeros(len(k)))
+        if integral:
+            record("k[" + res["resource"] + "]", np.abs(k - np.round(k)), np.ones(len(k)))
+
+    p_idx = costs.provider_index(inst)
+    vol = np.bincount(p_idx, weights=x, minlength=len(prov))
+    has_o = ~np.isnan(running)
+    if has_o.any():
+        big_m = np.bincount(p_idx, weights=dem["dmax"].to_numpy(float)[arcs["dem"].to_numpy(int)], minlength=len(prov))
+        o = np.nan_to_num(running)
+        name = "running[" + prov["provider"] + "]"
+        record(name[has_o], (vol - big_m * o)[has_o], big_m[has_o])
+        record(name[has_o], (prov["min_volume"].to_numpy(float) * o - vol)[has_o], prov["min_volume"].to_numpy(float)[has_o])
+        if integral:
+            record(name[has_o], np.abs(o - np.round(o))[has_o], np.ones(int(has_o.sum())))
+
+    if len(inst.floors):
+        fl = arcs.reset_index().merge(inst.floors, on="pathway", how="inner")
+        xf = x[fl["arc"].to_numpy(int)]
+        margin = pd.DataFrame({"l": fl["locality"], "p": fl["pathway"],
+                               "m": (fl["quality"] - fl["floor"]).to_numpy(float) * xf,
+                               "v": xf}).groupby(["l", "p"], sort=False).sum()
+        record("quality[" + margin.index.get_level_values(0) + "," + margin.index.get_level_values(1) + "]",
+               -margin["m"].to_numpy(), margin["v"].to_numpy())
+
+    if inst.max_shift is not None:
+        need = (1 - inst.max_shift) * arcs["share0"].to_numpy(float) * D[arcs["dem"].to_numpy(int)]
+        record("pace[" + key.to_numpy()[arcs["dem"].to_numpy(int)] + "," + arcs["provider"] + "]", need - x, need)
+
+    total = costs.breakdown(inst, x, np.nan_to_num(running), k)["total"]
+    if inst.budget is not None:
+        record(np.array(["budget"]), np.array([total - inst.budget]), np.array([inst.budget]))
+
+    worst = max(viol, default=(0.0, ""))
+    return Check(max_violation=worst[0], worst=worst[1] if worst[0] > 0 else "", objective=total)
+
+
+def _resource_use(inst: Instance, x: np.ndarray) -> np.ndarray:
+    """Units of each resource used by volumes ``x`` (in ``inst.resources`` order)."""
+    u = inst.uses
+    r_idx = pd.Index(inst.resources["resource"]).get_indexer(u["resource"])
+    return np.bincount(r_idx, weights=u["amount"].to_numpy(float) * x[u["arc"].to_numpy(int)],
+                       minlength=len(inst.resources))

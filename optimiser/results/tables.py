@@ -1,0 +1,98 @@
+"""The SPEC section 5 tables built from a solution: allocation, constraints, resources.
+
+Every number is cleaned of solver dust (``|v| < 1e-9`` becomes 0, no ``-0``) so that the same
+inputs and backend give byte-identical CSVs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..instance import Instance
+from ..model import LinearModel
+from . import costs
+
+ALLOCATION_COLUMNS = ["locality", "pathway", "step", "provider", "setting", "mode", "volume",
+                      "unit_cost", "cost", "quality", "baseline_volume"]
+CONSTRAINT_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource",
+                      "activity", "limit", "slack", "shadow_price", "sense", "binding"]
+RESOURCE_COLUMNS = ["resource", "capacity", "expansion_steps", "used", "utilisation"]
+BINDING_TOLERANCE = 1e-6
+
+
+def clean(a: np.ndarray | pd.Series) -> np.ndarray:
+    a = np.asarray(a, dtype=float)
+    return np.where(np.abs(a) < 1e-9, 0.0, a) + 0.0
+
+
+def allocation(inst: Instance, x: np.ndarray) -> pd.DataFrame:
+    """One row per arc. ``cost`` is the volume's own cost in Total: ``price * volume`` for a
+    buy provider, ``(1 + overhead) * cost * volume`` for a make provider (block-contract
+    top-ups, fixed, setup and expansion costs are whole-provider items, in summary.json)."""
+    arcs = inst.arcs
+    uplift = 1.0 + inst.providers["overhead"].to_numpy(float)[costs.provider_index(inst)]
+    volume = clean(x)
+    out = pd.DataFrame({
+        "locality": arcs["locality"].to_numpy(),
+        "pathway": arcs["pathway"].to_numpy(),
+        "step": arcs["step"].to_numpy(),
+        "provider": arcs["provider"].to_numpy(),
+        "setting": arcs["setting"].to_numpy(),
+        "mode": arcs["mode"].to_numpy(),
+        "volume": volume,
+        "unit_cost": arcs["unit_cost"].to_numpy(float),
+        "cost": clean(volume * arcs["unit_cost"].to_numpy(float) * uplift),
+        "quality": arcs["quality"].to_numpy(float),
+        "baseline_volume": clean(arcs["x0"].to_numpy(float)),
+    })
+    return out
+
+
+def constraints(model: LinearModel, values: np.ndarray, duals: np.ndarray | None) -> pd.DataFrame:
+    """One row per constraint: its limit, slack and (when known) shadow price.
+
+    ``shadow_price`` is d(Total)/d(limit): the change in optimal total cost per unit the
+    limit is raised (negative for a capacity worth having more of)."""
+    act = model.A @ values
+    lb, ub = model.row_lb, model.row_ub
+    eq = lb == ub
+    upper = ~eq & np.isfinite(ub)
+    limit = np.where(eq | ~upper, lb, ub)
+    slack = np.where(eq, np.abs(act - lb), np.where(upper, ub - act, act - lb))
+    sense = np.where(eq, "=", np.where(upper, "<=", ">="))
+    out = model.row_meta.copy()
+    out["limit"] = clean(limit)
+    out["slack"] = clean(slack)
+    out["shadow_price"] = clean(duals) if duals is not None else np.nan
+    out["sense"] = sense
+    out["binding"] = np.abs(slack) <= BINDING_TOLERANCE * np.maximum(1.0, np.abs(limit))
+    return out[CONSTRAINT_COLUMNS]
+
+
+def resources(inst: Instance, used: np.ndarray, k: np.ndarray) -> pd.DataFrame:
+    res = inst.resources
+    total = res["capacity"].to_numpy(float) + res["expand_step"].to_numpy(float) * k
+    with np.errstate(divide="ignore", invalid="ignore"):
+        util = np.where(total > 0, used / total, np.nan)
+    return pd.DataFrame({
+        "resource": res["resource"].to_numpy(),
+        "capacity": res["capacity"].to_numpy(float),
+        "expansion_steps": clean(k),
+        "used": clean(used),
+        "utilisation": clean(util),
+    })
+
+
+def quality_achieved(inst: Instance, x: np.ndarray) -> dict[str, float | None]:
+    """Volume-weighted mean quality per ``locality/pathway`` (None where nothing is known)."""
+    arcs = inst.arcs
+    q = arcs["quality"].to_numpy(float)
+    known = ~np.isnan(q)
+    frame = pd.DataFrame({"key": arcs["locality"] + "/" + arcs["pathway"],
+                          "qx": np.where(known, q * x, 0.0), "x": np.where(known, x, 0.0)})
+    g = frame.groupby("key", sort=False).sum()
+    out: dict[str, float | None] = {}
+    for key, row in g.iterrows():
+        out[str(key)] = round(float(row["qx"] / row["x"]), 6) if row["x"] > 1e-9 else None
+    return out

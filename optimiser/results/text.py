@@ -1,0 +1,99 @@
+"""The readable plan printed on the terminal after a solve."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .result import Result
+
+_SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
+_KIND_WORDS = {
+    "capacity": "capacity of",
+    "budget": "budget",
+    "quality": "quality floor",
+    "pace": "pace of change",
+    "setting_cap": "setting cap",
+    "block_contract": "block contract",
+    "min_volume": "minimum volume",
+    "running_max": "running limit",
+    "demand_floor": "avoided demand cap",
+}
+
+
+def money(v: float | None, currency: str = "GBP") -> str:
+    if v is None:
+        return "n/a"
+    sym = _SYMBOL.get(currency)
+    sign = "-" if v < 0 else ""
+    body = f"{abs(v):,.0f}"
+    return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
+
+
+def render(result: Result, out_dir: str | None = None, top: int = 8) -> str:
+    s = result.summary
+    cur = s.get("currency", "GBP")
+    solver = s["solver"]
+    lines = [f"{s['scenario']}: {solver['mode']} on {solver['backend']}: {s['status']} "
+             f"in {solver['seconds']:.2f} s"]
+    if not result.solved:
+        lines.append({
+            "infeasible": "No plan meets every constraint (exit 3).",
+            "time_limit": "No feasible plan was found within the time limit (exit 4); "
+                          "raise --time-limit.",
+            "unbounded": "The model is unbounded: check the config's costs.",
+        }.get(s["status"], f"The solver failed: {solver.get('message', '')}"))
+        lines.append(f"Baseline (today) costs {money(s['baseline_cost'], cur)}.")
+    else:
+        if s["status"] == "feasible":
+            lines.append(f"Stopped at a limit with a feasible plan; gap {100 * (solver['gap'] or 0):.3f}%.")
+        saving = s["savings"] or 0.0
+        pct = 100 * saving / s["baseline_cost"] if s["baseline_cost"] else 0.0
+        lines.append(f"Total cost {money(s['objective'], cur)} against {money(s['baseline_cost'], cur)} "
+                     f"today: {'saves' if saving >= 0 else 'costs'} {money(abs(saving), cur)} "
+                     f"({abs(pct):.1f}%{'' if saving >= 0 else ' more'}).")
+        c = s["cost"]
+        lines.append("  " + ", ".join(f"{k} {money(v, cur)}" for k, v in c.items() if v))
+        lines.append("")
+        lines.extend(_make_buy(result.allocation, cur))
+        lines.append("")
+        lines.extend(_binding(result.constraints, cur, s["solver"]["mode"], top))
+        chk = s.get("check", {})
+        lines.append("")
+        lines.append(f"Independent check: worst violation {chk.get('max_violation', 0):.2g}"
+                     + (f" ({chk['worst']})" if chk.get("worst") else "")
+                     + f"; cost recomputed {money(chk.get('objective_recomputed'), cur)}.")
+    if out_dir:
+        lines.append(f"Outputs written to {out_dir}")
+    return "\n".join(lines)
+
+
+def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:
+    g = alloc.assign(made=alloc["volume"].where(alloc["mode"] == "make", 0.0),
+                     made0=alloc["baseline_volume"].where(alloc["mode"] == "make", 0.0))
+    g = g.groupby("pathway", sort=False)[["made", "volume", "made0", "baseline_volume", "cost"]].sum()
+    out = ["Make vs buy by pathway (share of activity made in-house, today -> plan):"]
+    out.append(f"  {'pathway':<22}{'today':>8}{'plan':>8}{'activities':>12}{'cost':>14}")
+    for p, r in g.iterrows():
+        today = r["made0"] / r["baseline_volume"] if r["baseline_volume"] > 0 else 0.0
+        plan = r["made"] / r["volume"] if r["volume"] > 0 else 0.0
+        out.append(f"  {p:<22}{today:>8.0%}{plan:>8.0%}{r['volume']:>12,.0f}{money(r['cost'], cur):>14}")
+    return out
+
+
+def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
+    b = cons[cons["binding"] & (cons["kind"] != "flow")]
+    if b.empty:
+        return ["No limit binds: the plan is the cheapest without any constraint biting."]
+    has_duals = b["shadow_price"].notna().any()
+    if has_duals:
+        b = b.assign(w=b["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
+        b = b[b["w"] > 1e-9] if (b["w"] > 1e-9).any() else b
+    label = "shadow price" + (" (LP with integer decisions fixed)" if mode != "lp" else "")
+    out = [f"Binding limits ({label}: change in total cost per unit more of the limit):"]
+    for r in b.head(top).itertuples():
+        price = "" if pd.isna(r.shadow_price) else f"{money(r.shadow_price, cur)}" if abs(r.shadow_price) >= 1 \
+            else f"{r.shadow_price:+.4f}"
+        out.append(f"  {r.name:<48} limit {r.limit:>14,.2f}   {price}")
+    if len(b) > top:
+        out.append(f"  ... and {len(b) - top} more in constraints.csv")
+    return out

@@ -1,0 +1,257 @@
+"""The scenario and pathway files as strict pydantic models (SPEC section 2).
+
+Every model is frozen, forbids unknown keys and is strict about types (a quoted ``"12"`` is
+not a number, ``true`` is not 1). Range rules live in the types below, not in code paths.
+Cross-references between files (arcs, shares, names) are checked in :mod:`optimiser.checks`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    model_validator,
+)
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+"""A name: lower-case letter, then lower-case letters, digits and ``_``."""
+ActivityKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")]
+"""``pathway.step``, e.g. ``copd.spirometry``."""
+QualityKey = Annotated[
+    str, StringConstraints(pattern=r"^(default|[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*)$")
+]
+FloorKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A finite number >= 0 (money, populations, rates, capacities)."""
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+"""A finite number in [0, 1] (shares, overhead, quality scores)."""
+Count = Annotated[int, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Base of every config model: frozen, strict types, unknown keys are errors."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, use_attribute_docstrings=True
+    )
+
+
+# --------------------------------------------------------------------------- pathways
+
+
+class Uptake(Strict):
+    """Uptake range of an optional intervention, per patient per year."""
+
+    min: NonNeg
+    """Least uptake per patient (the baseline runs at this level)."""
+    max: NonNeg
+    """Greatest uptake per patient."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Uptake:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min:g}) is greater than max ({self.max:g})")
+        return self
+
+
+def _per_patient_kind(v: Any) -> str:
+    return "range" if isinstance(v, dict) or isinstance(v, Uptake) else "fixed"
+
+
+PerPatient = Annotated[
+    Union[Annotated[NonNeg, Tag("fixed")], Annotated[Uptake, Tag("range")]],
+    Discriminator(_per_patient_kind),
+]
+
+
+class Step(Strict):
+    """One activity of a pathway."""
+
+    step: Id
+    """Step id, unique in its pathway."""
+    per_patient: PerPatient
+    """Activities per patient per year, or ``{min, max}`` for an optional intervention."""
+    settings: Annotated[list[Id], Field(min_length=1)]
+    """Settings where the step may be delivered (matched against providers' ``setting``)."""
+    max_share: dict[Id, Fraction] = {}
+    """Cap on one setting's share of this step's demand."""
+    avoids: dict[Id, NonNeg] = {}
+    """For an optional step: units of demand removed from each named step per unit delivered."""
+
+    @property
+    def optional(self) -> bool:
+        return isinstance(self.per_patient, Uptake)
+
+
+class Pathway(Strict):
+    """A reusable pathway definition (``pathways/*.yaml``)."""
+
+    pathway: Id
+    """Pathway id; activity keys are ``pathway.step``."""
+    name: str = ""
+    """Readable name."""
+    prevalence_per_1000: NonNeg
+    """Patients per 1000 population (a locality may override it)."""
+    steps: Annotated[list[Step], Field(min_length=1)]
+    """The activities of the pathway."""
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Locality(Strict):
+    """A place with a population."""
+
+    population: NonNeg
+    """Residents."""
+    prevalence_per_1000: dict[Id, NonNeg] = {}
+    """Per-pathway override of the pathway's prevalence."""
+
+
+class Expand(Strict):
+    """Capacity bought in whole increments."""
+
+    step: NonNeg
+    """Units of capacity per increment (e.g. 1600 hours = one WTE)."""
+    cost: NonNeg
+    """Cost of one increment per year."""
+    max_steps: Count
+    """Most increments that may be bought."""
+
+
+class Resource(Strict):
+    """A shared, limited resource such as staff hours."""
+
+    capacity: NonNeg
+    """Units per year available now."""
+    expand: Expand | None = None
+    """Optional: buy more capacity in whole increments."""
+
+
+class _ProviderBase(Strict):
+    setting: Id
+    """Setting of care (matched against steps' ``settings``)."""
+    serves: Literal["all"] | Annotated[list[Id], Field(min_length=1)] = "all"
+    """Localities served: ``all`` or a list."""
+    quality: dict[QualityKey, Fraction] = {}
+    """Quality score per activity, with ``default`` for the rest."""
+    current_share: dict[ActivityKey, Fraction] = {}
+    """Today's share of each activity's demand in every locality served."""
+    uses: dict[ActivityKey, dict[Id, NonNeg]] = {}
+    """Resource units used per activity delivered."""
+
+
+class BuyProvider(_ProviderBase):
+    """An external provider whose activities are bought at a price."""
+
+    mode: Literal["buy"]
+    """``buy``: purchased from this provider."""
+    prices: dict[ActivityKey, NonNeg] = {}
+    """Price per activity."""
+    block_contract: NonNeg = 0.0
+    """Take-or-pay floor on what this provider is paid per year."""
+
+
+class MakeProvider(_ProviderBase):
+    """A service the commissioner runs itself."""
+
+    mode: Literal["make"]
+    """``make``: run in-house."""
+    costs: dict[ActivityKey, NonNeg] = {}
+    """Own cost per activity."""
+    fixed_cost: NonNeg = 0.0
+    """Cost per year if it delivers anything at all."""
+    min_volume: NonNeg = 0.0
+    """If it runs, at least this many activities in total."""
+    overhead: Fraction = 0.0
+    """Management and IT, as a fraction on top of its own costs."""
+    setup_cost: NonNeg = 0.0
+    """One-off cost in the year it starts (not paid when it runs today)."""
+
+
+def _mode(v: Any) -> str | None:
+    mode = v.get("mode") if isinstance(v, dict) else getattr(v, "mode", None)
+    return mode if mode in ("buy", "make") else None
+
+
+Provider = Annotated[
+    Union[Annotated[BuyProvider, Tag("buy")], Annotated[MakeProvider, Tag("make")]],
+    Discriminator(
+        _mode,
+        custom_error_type="mode",
+        custom_error_message="mode must be 'buy' or 'make'",
+    ),
+]
+
+
+class Constraints(Strict):
+    """Limits the plan must respect."""
+
+    budget: NonNeg | None = None
+    """Cap on total cost."""
+    min_quality: dict[FloorKey, Fraction] = {}
+    """Quality floor per pathway, with ``default`` for the rest."""
+    max_shift: Fraction | None = None
+    """Pace of change: each arc keeps at least (1 - max_shift) of today's share."""
+
+
+class Solve(Strict):
+    """How to solve."""
+
+    mode: Literal["lp", "milp", "cp"] = "milp"
+    """``lp`` (continuous, shadow prices), ``milp`` (default) or ``cp``."""
+    backend: Id = "highs"
+    """Solver backend name."""
+    time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    """Seconds the solver may run."""
+    mip_gap: Fraction = 1e-6
+    """Relative optimality gap accepted in ``milp``."""
+
+
+class Tables(Strict):
+    """Bulk numbers from CSV or Parquet files (SPEC 2.3)."""
+
+    localities: str | None = None
+    """locality, population."""
+    prevalence: str | None = None
+    """locality, pathway, prevalence_per_1000."""
+    offers: str | None = None
+    """provider, activity, then any of price, cost, quality, current_share."""
+    uses: str | None = None
+    """provider, activity, resource, amount."""
+    resources: str | None = None
+    """resource, capacity[, expand_step, expand_cost, expand_max_steps]."""
+
+
+class ScenarioConfig(Strict):
+    """A scenario config (``configs/*.yaml``)."""
+
+    scenario: Annotated[str, StringConstraints(min_length=1)]
+    """Readable scenario name (also names the default output folder)."""
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "GBP"
+    """ISO 4217 currency code of every money amount."""
+    pathways: Annotated[list[str], Field(min_length=1)]
+    """Pathway files, relative to this file."""
+    localities: dict[Id, Locality] = {}
+    """Localities and their populations."""
+    resources: dict[Id, Resource] = {}
+    """Shared resources."""
+    providers: Annotated[dict[Id, Provider], Field(min_length=1)]
+    """Providers, buy or make."""
+    constraints: Constraints = Constraints()
+    """Budget, quality floors and pace of change."""
+    objective: Literal["min_cost"] = "min_cost"
+    """What to optimise."""
+    solve: Solve = Solve()
+    """Solver options (the command line may override them)."""
+    tables: Tables | None = None
+    """Bulk numbers from tables."""
+
+
+MODELS_BY_NAME = {m.__name__: m for m in (ScenarioConfig, Pathway, BuyProvider, MakeProvider)}

@@ -1,0 +1,197 @@
+"""Validate parsed YAML against the schema and turn pydantic errors into located issues.
+
+pydantic reports ``loc`` tuples that include union tags (``buy``, ``range``) and ``[key]``
+markers; here each is mapped back to the real key path in the document so the message can
+carry ``FILE:LINE:COL`` and a dotted path the user wrote, plus ``did you mean`` hints.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Issue
+from .yamlio import Document, Path
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def suggest(name: str, choices: typing.Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest choice, else ``""``."""
+    close = difflib.get_close_matches(str(name), sorted(set(map(str, choices))), n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def validate(model: type[M], doc: Document, root: Path = ()) -> tuple[M | None, list[Issue]]:
+    """``model.model_validate`` of the document's value at ``root``, with located issues."""
+    data = doc.data
+    for p in root:
+        data = data[p]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        issues = [_issue(model, doc, data, root, err) for err in exc.errors()]
+        return None, list(dict.fromkeys(issues))
+
+
+def _issue(model: type[BaseModel], doc: Document, data: Any, root: Path, err: dict) -> Issue:
+    loc = tuple(err["loc"])
+    path = _data_path(data, loc)
+    full = root + path
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = path[-1] if path else loc[-1]
+        owner = _model_at(model, loc[:-1])
+        msg = f"unknown key '{key}'"
+        if owner is not None:
+            msg += _other_mode_hint(owner, str(key)) or suggest(str(key), owner.model_fields)
+        return doc.issue(full, msg, key=True)
+    if kind == "mode":
+        node = _value_at(data, path)
+        mode = node.get("mode") if isinstance(node, dict) else None
+        if mode is None:
+            return doc.issue(full, "missing required key 'mode' (buy or make)")
+        return doc.issue(full + ("mode",), f"mode must be 'buy' or 'make', got {_describe(mode)}"
+                         + suggest(str(mode), ("buy", "make")))
+    if kind == "missing":
+        return doc.issue(full, f"missing required key '{loc[-1]}'")
+    return doc.issue(full, _message(kind, err, value))
+
+
+def _message(kind: str, err: dict, value: Any) -> str:
+    ctx = err.get("ctx") or {}
+    if kind in ("float_type", "int_type", "int_from_float", "float_parsing", "int_parsing"):
+        return f"expected a number, got {_describe(value)}"
+    if kind == "bool_type":
+        return f"expected true or false, got {_describe(value)}"
+    if kind in ("string_type",):
+        return f"expected text, got {_describe(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {_describe(value)}"
+    if kind == "list_type":
+        return f"expected a list, got {_describe(value)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {value}"
+    if kind == "greater_than_equal":
+        return f"must be >= {_num(ctx.get('ge'))}, got {value}"
+    if kind == "greater_than":
+        return f"must be > {_num(ctx.get('gt'))}, got {value}"
+    if kind == "less_than_equal":
+        return f"must be <= {_num(ctx.get('le'))}, got {value}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if r"\." in pattern and "default" in pattern:
+            return f"'{value}' is neither 'default' nor an activity key (pathway.step)"
+        if r"\." in pattern:
+            return f"'{value}' is not an activity key (pathway.step, e.g. copd.spirometry)"
+        if "A-Z" in pattern:
+            return f"'{value}' is not a three-letter currency code such as GBP"
+        return (f"'{value}' is not a valid name: use lower-case letters, digits and _, "
+                "starting with a letter")
+    if kind == "literal_error":
+        expected = ctx.get("expected", "")
+        choices = [c.strip(" '") for c in str(expected).replace(" or ", ",").split(",")]
+        return f"must be {expected}, got {_describe(value)}" + suggest(str(value), choices)
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    return str(err["msg"])
+
+
+def _num(x: Any) -> str:
+    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return f"{'true' if value else 'false'} (a boolean)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"text '{value}'"
+    return repr(value)
+
+
+def _value_at(data: Any, path: Path) -> Any:
+    for p in path:
+        data = data[p]
+    return data
+
+
+def _data_path(data: Any, loc: tuple) -> Path:
+    """The part of ``loc`` that names real keys and indexes in ``data`` (tags dropped)."""
+    out: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+    return tuple(out)
+
+
+def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
+    """The model class that the pydantic ``loc`` points into, following the type hints."""
+    tp: Any = model
+    for part in loc:
+        tp = _unwrap(tp, part)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                continue  # a union tag consumed by _unwrap
+            tp = field.annotation
+        else:
+            origin = typing.get_origin(tp)
+            args = typing.get_args(tp)
+            if origin is dict:
+                tp = args[1]
+            elif origin is list:
+                tp = args[0]
+            else:
+                return None
+    tp = _unwrap(tp, None)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap(tp: Any, tag: Any) -> Any:
+    """Strip ``Annotated`` and pick the union member named by ``tag`` (or the non-None one)."""
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+            continue
+        if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+            members = typing.get_args(tp)
+            chosen = None
+            for m in members:
+                meta = getattr(m, "__metadata__", ())
+                if any(getattr(x, "tag", None) == tag for x in meta):
+                    chosen = m
+            if chosen is None:
+                models = [m for m in members if _unwrap(m, None) is not type(None)]
+                chosen = models[0] if len(models) == 1 else None
+            if chosen is None:
+                return tp
+            tp = chosen
+            continue
+        return tp
+
+
+def _other_mode_hint(owner: type[BaseModel], key: str) -> str:
+    from .schema import BuyProvider, MakeProvider
+
+    for this, other, mode in ((BuyProvider, MakeProvider, "make"), (MakeProvider, BuyProvider, "buy")):
+        if owner is this and key in other.model_fields:
+            return f"; '{key}' belongs to {mode} providers, and this one has mode: {this.model_fields['mode'].annotation.__args__[0]}"
+    return ""

@@ -1,0 +1,269 @@
+"""Strict YAML reading: YAML 1.2 core scalars, line marks, no duplicate keys, no tags.
+
+PyYAML implements YAML 1.1 (``no`` is False, ``0755`` is octal, ``1e-7`` is a string) and
+keeps the last of duplicate keys; its C composer recurses and crashes on very deep nesting.
+So this module takes only the *event stream* from PyYAML's parser (libyaml when present; the
+parser itself keeps an explicit stack and does not recurse) and builds plain Python values
+itself, iteratively, with:
+
+* scalars resolved by the YAML 1.2 core schema, plus ``_`` digit separators in numbers
+  (``140_000``), which the scenario format allows;
+* every key and value's position recorded against its key path;
+* duplicate keys, explicit tags (``!!python/object`` ...), non-scalar keys, nesting deeper
+  than :data:`MAX_DEPTH` and alias expansion beyond :data:`MAX_NODES` rejected as located
+  :class:`~optimiser.errors.Issue` s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, Issue
+
+MAX_DEPTH = 64
+"""Deepest nesting of mappings and sequences accepted (real configs use about 6)."""
+MAX_NODES = 2_000_000
+"""Most values a document may expand to, aliases counted at every use (alias bombs)."""
+MAX_BYTES = 40 * 1024 * 1024
+"""Largest YAML file read; bulk data belongs in tables (CSV/Parquet)."""
+
+Path = tuple[str | int, ...]
+
+_NULL = {"", "~", "null", "Null", "NULL"}
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
+_INT = re.compile(r"[-+]?[0-9][0-9_]*")
+_OCT = re.compile(r"0o[0-7_]+")
+_HEX = re.compile(r"0x[0-9a-fA-F_]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9][0-9_]*|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
+_NAN = re.compile(r"\.(nan|NaN|NAN)")
+
+try:  # libyaml's parser when available: same events, several times faster
+    _EventLoader: type = yaml.CBaseLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _EventLoader = yaml.BaseLoader
+
+
+def resolve_scalar(text: str) -> Any:
+    """The YAML 1.2 core-schema value of a plain scalar (``_`` allowed between digits)."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.fullmatch(text):
+        return int(text.replace("_", ""), 10)
+    if _OCT.fullmatch(text):
+        return int(text[2:].replace("_", ""), 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:].replace("_", ""), 16)
+    if _FLOAT.fullmatch(text):
+        return float(text.replace("_", ""))
+    if _INF.fullmatch(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.fullmatch(text):
+        return float("nan")
+    return text
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its value and where each key and value stands."""
+
+    file: str
+    data: Any
+    values: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    origin: dict[Path, str] = field(default_factory=dict)
+    """Paths whose value came from a command-line override, with that override's text."""
+
+    def where(self, path: Path, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of ``path``'s key (or value), else its nearest ancestor's."""
+        p = tuple(path)
+        if key and p in self.keys:
+            return self.keys[p]
+        while p:
+            if p in self.values:
+                return self.values[p]
+            p = p[:-1]
+        return self.values.get((), (1, 1))
+
+    def issue(self, path: Path, message: str, key: bool = False) -> Issue:
+        for n in range(len(path), 0, -1):
+            if tuple(path[:n]) in self.origin:
+                return Issue(self.origin[tuple(path[:n])], 0, 0, dotted(path), message)
+        line, col = self.where(path, key)
+        return Issue(self.file, line, col, dotted(path), message)
+
+
+def dotted(path: Path) -> str:
+    """``('steps', 0, 'per_patient')`` -> ``steps[0].per_patient``."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out
+
+
+def _mark(event: Any) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
+
+
+def parse_text(text: str, file: str) -> Document:
+    """Parse one YAML document into plain values with marks; raise ConfigError if bad."""
+    doc = Document(file=file, data=None)
+    issues: list[Issue] = []
+    try:
+        _build(text, doc, issues)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(s for s in (exc.context, exc.problem) if s)
+        issues.append(Issue(file, line, col, "", f"YAML syntax error: {what}"))
+    except yaml.YAMLError as exc:
+        issues.append(Issue(file, 1, 1, "", f"YAML error: {exc}"))
+    if issues:
+        raise ConfigError(issues)
+    return doc
+
+
+def parse_bytes(raw: bytes, file: str) -> Document:
+    """Decode UTF-8 (a BOM is allowed) and parse; size and encoding are checked first."""
+    if len(raw) > MAX_BYTES:
+        raise ConfigError([Issue(file, 1, 1, "", f"file is {len(raw):,} bytes; YAML files are "
+                                 f"limited to {MAX_BYTES:,} (put bulk numbers in tables)")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ConfigError([Issue(file, line, col, "", "file is not valid UTF-8 text")]) from None
+    if "\t" in text:
+        # YAML forbids tabs in indentation; say where rather than a parser riddle.
+        for n, line_text in enumerate(text.splitlines(), 1):
+            stripped = line_text.lstrip(" ")
+            if stripped.startswith("\t"):
+                raise ConfigError([Issue(file, n, len(line_text) - len(stripped) + 1, "",
+                                         "tab used for indentation; indent with spaces")])
+    return parse_text(text, file)
+
+
+class _Frame:
+    __slots__ = ("container", "path", "pending_key", "key_mark", "anchor", "start")
+
+    def __init__(self, container: Any, path: Path, anchor: str | None, start: tuple[int, int]):
+        self.container = container
+        self.path = path
+        self.pending_key: str | None = None
+        self.key_mark: tuple[int, int] | None = None
+        self.anchor = anchor
+        self.start = start
+
+
+def _build(text: str, doc: Document, issues: list[Issue]) -> None:
+    loader = _EventLoader(text)
+    anchors: dict[str, tuple[Any, int]] = {}
+    stack: list[_Frame] = []
+    nodes = 0
+    documents = 0
+    first_keys: dict[Path, tuple[int, int]] = {}
+    try:
+        while True:
+            event = loader.get_event()
+            if event is None or isinstance(event, yaml.StreamEndEvent):
+                break
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    issues.append(Issue(doc.file, *_mark(event), "",
+                                        "more than one YAML document in the file"))
+                    return
+                continue
+            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
+                continue
+            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                frame = stack.pop()
+                if frame.anchor is not None:
+                    anchors[frame.anchor] = (frame.container, nodes)
+                continue
+
+            # A value starts: scalar, alias, mapping or sequence.
+            parent = stack[-1] if stack else None
+            if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
+                # This event is a key.
+                if not isinstance(event, yaml.ScalarEvent):
+                    issues.append(Issue(doc.file, *_mark(event), dotted(parent.path),
+                                        "mapping keys must be plain names"))
+                    return
+                key = event.value
+                kpath = parent.path + (key,)
+                if kpath in first_keys:
+                    fl, _ = first_keys.get(kpath, (0, 0))
+                    issues.append(Issue(doc.file, *_mark(event), dotted(kpath),
+                                        f"duplicate key '{key}' (first given at line {fl})"))
+                parent.pending_key = key
+                parent.key_mark = _mark(event)
+                first_keys.setdefault(kpath, _mark(event))
+                continue
+
+            if parent is None:
+                path: Path = ()
+            elif isinstance(parent.container, dict):
+                path = parent.path + (parent.pending_key,)
+            else:
+                path = parent.path + (len(parent.container),)
+
+            tag = getattr(event, "tag", None)
+            if tag not in (None, "!") and not (
+                isinstance(event, yaml.ScalarEvent) and tag == "tag:yaml.org,2002:str"
+            ):
+                issues.append(Issue(doc.file, *_mark(event), dotted(path),
+                                    f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' is not allowed; "
+                                    "write plain values"))
+                value: Any = None
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in anchors:
+                    issues.append(Issue(doc.file, *_mark(event), dotted(path),
+                                        f"unknown alias '*{event.anchor}'"))
+                    value = None
+                else:
+                    value, size = anchors[event.anchor]
+                    nodes += size
+            elif isinstance(event, yaml.ScalarEvent):
+                nodes += 1
+                plain = event.style in (None, "") and tag is None
+                value = resolve_scalar(event.value) if plain else event.value
+                if event.anchor is not None:
+                    anchors[event.anchor] = (value, 1)
+            else:  # mapping or sequence start
+                nodes += 1
+                if len(stack) >= MAX_DEPTH:
+                    issues.append(Issue(doc.file, *_mark(event), "",
+                                        f"nested more than {MAX_DEPTH} levels deep"))
+                    return
+                value = {} if isinstance(event, yaml.MappingStartEvent) else []
+            if nodes > MAX_NODES:
+                issues.append(Issue(doc.file, *_mark(event), dotted(path),
+                                    f"document expands to more than {MAX_NODES:,} values "
+                                    "(aliases counted at every use)"))
+                return
+
+            doc.values[path] = _mark(event)
+            if parent is None:
+                doc.data = value
+            elif isinstance(parent.container, dict):
+                if parent.pending_key not in parent.container:
+                    parent.container[parent.pending_key] = value
+                doc.keys[path] = parent.key_mark or _mark(event)
+                parent.pending_key = None
+            else:
+                parent.container.append(value)
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                stack.append(_Frame(value, path, event.anchor, _mark(event)))
+    finally:
+        loader.dispose()
