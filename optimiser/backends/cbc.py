@@ -1,4 +1,9 @@
-"""CBC through PuLP's ``COIN_CMD`` (the CBC binary from the ``cbcbox`` package).
+"""COIN-OR through PuLP: CBC for MILPs (``COIN_CMD``), CLP for LPs; binaries from ``cbcbox``.
+
+CBC's own LP route (``-initialSolve``) prints wrong row duals (reduced costs of basic
+columns non-zero; one-entry rows turned into bounds report dual 0) and calls an infeasible
+LP "Status unknown". An LP therefore goes to CLP, the COIN-OR simplex that CBC is built on,
+through the same PuLP MPS writer and solution reader, with the dual simplex.
 
 PuLP labels a time-limited MIP "Optimal" and reads values even when CBC found none
 (coin-or/pulp#711, #876), so the status here comes from PuLP's *solution* status and CBC's
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import time
 from importlib import metadata
 
@@ -36,6 +42,37 @@ def cbc_path() -> str:
     return exe
 
 
+class _ClpCmd(pulp.COIN_CMD):
+    """PuLP's COIN_CMD pointed at CLP: write MPS, run CLP, read the CBC-format solution."""
+
+    def solve_CBC(self, lp: pulp.LpProblem, use_mps: bool = True) -> int:
+        tmp_mps, tmp_sol = self.create_tmp_files(lp.name, "mps", "sol")
+        vs, var_names, con_names, _ = lp.writeMPS(tmp_mps, rename=1)
+        args = [self.path, tmp_mps]
+        if self.timeLimit is not None:
+            args += ["-sec", str(self.timeLimit)]
+        args += ["-dualS", "-printingOptions", "all", "-solution", tmp_sol]
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       stdin=subprocess.DEVNULL, check=False)
+        if not os.path.exists(tmp_sol):
+            raise pulp.PulpSolverError(f"CLP wrote no solution ({self.path})")
+        status, values, dj, pi, slacks, sol_status = self.readsol_MPS(tmp_sol, lp, vs, var_names, con_names)
+        lp.assignVarsVals(values)
+        lp.assignVarsDj(dj)
+        lp.assignConsPi(pi)
+        lp.assignConsSlack(slacks, activity=True)
+        lp.assignStatus(status, sol_status)
+        self.delete_tmp_files(tmp_mps, tmp_sol)
+        return status
+
+
+def clp_path() -> str:
+    exe = os.path.join(os.path.dirname(cbc_path()), "clp.exe" if os.name == "nt" else "clp")
+    if not os.access(exe, os.X_OK):
+        raise SolverUnavailable("the cbc backend's LP solver CLP is missing: pip install cbcbox")
+    return exe
+
+
 class CbcBackend(Backend):
     name = "cbc"
     capabilities = Capabilities(lp=True, milp=True, duals=True, time_limit=True, mip_gap=True,
@@ -47,7 +84,7 @@ class CbcBackend(Backend):
             box = metadata.version("cbcbox")
         except metadata.PackageNotFoundError:
             box = "?"
-        return f"CBC (cbcbox {box}) via PuLP {pulp.__version__}"
+        return f"CBC/CLP (cbcbox {box}) via PuLP {pulp.__version__}"
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverOutput:
         start = time.perf_counter()
@@ -56,16 +93,12 @@ class CbcBackend(Backend):
         if cons is None:  # an empty row that can never hold
             return SolverOutput(Status.INFEASIBLE, None, None, None, None, None,
                                 time.perf_counter() - start, "empty row out of bounds")
-        seeds = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
-        solver = pulp.COIN_CMD(
-            path=cbc_path(), msg=False, mip=mip, timeLimit=options.time_limit,
-            gapRel=options.mip_gap if mip else None, threads=options.threads,
-            # For an LP: CBC's presolve turns one-entry rows into column bounds and then
-            # reports their duals as 0 (and -initialSolve alone reports an infeasible LP
-            # as "Status unknown"); primal simplex without presolve gives true row duals.
-            presolve=None if mip else False,
-            options=seeds if mip else [*seeds, "primalS"],
-        )
+        if mip:
+            seeds = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
+            solver = pulp.COIN_CMD(path=cbc_path(), msg=False, mip=True, timeLimit=options.time_limit,
+                                   gapRel=options.mip_gap, threads=options.threads, options=seeds)
+        else:
+            solver = _ClpCmd(path=clp_path(), msg=False, mip=False, timeLimit=options.time_limit)
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
@@ -109,9 +142,11 @@ def _build(model: LinearModel) -> tuple[pulp.LpProblem, dict[int, pulp.LpConstra
     prob = pulp.LpProblem("carepath", pulp.LpMinimize)
     lb, ub = model.col_lb, model.col_ub
     cat = np.where(model.col_integer, pulp.LpInteger, pulp.LpContinuous)
+    # PuLP >= 3.3 attaches variables to the problem (LpVariable(...) alone is deprecated)
+    new_var = prob.add_variable if hasattr(prob, "add_variable") else pulp.LpVariable
     xs = np.array([
-        pulp.LpVariable(f"c{i}", None if np.isneginf(lb[i]) else float(lb[i]),
-                        None if np.isposinf(ub[i]) else float(ub[i]), cat[i])
+        new_var(f"c{i}", None if np.isneginf(lb[i]) else float(lb[i]),
+                None if np.isposinf(ub[i]) else float(ub[i]), cat=cat[i])
         for i in range(model.num_cols)
     ], dtype=object)
     prob._carepath_vars = xs

@@ -29,7 +29,7 @@ def compile_model(inst: Instance) -> LinearModel:
         setting_cap.rows(inst, cols, terms),
         capacity.rows(inst, cols),
         *running.rows(inst, cols),
-        cost.block_contract_rows(inst, cols),
+        *cost.block_contract_rows(inst, cols),
         quality.rows(inst, cols),
         budget.rows(inst, obj),
         pace.rows(inst, cols, terms),

@@ -4,7 +4,8 @@
 * ``y[l,p,s] in [N*min, N*max]`` -- uptake of each optional step;
 * ``k[r] in [0, max_steps]``, integer -- capacity increments of expandable resources;
 * ``o[v] in {0, 1}``      -- make provider runs (when it has a fixed, setup or minimum volume);
-* ``pay[v] >= block_contract[v]`` -- payment to a buy provider with a block contract.
+* ``pay[v] >= 0``          -- payment to a buy provider with a block contract (its floor is a
+  row, so that the block contract gets a shadow price).
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def build_columns(inst: Instance) -> Columns:
     block = prov[(prov["mode"] == "buy") & (prov["block_contract"] > 0)]
     pay_meta = block[["provider"]].reset_index(drop=True)
     pay_meta = pay_meta.assign(name=_name("pay", pay_meta, ["provider"]))
-    pay = add("pay", pay_meta, block["block_contract"].to_numpy(), np.inf, False)
+    pay = add("pay", pay_meta, 0.0, np.inf, False)
     pay_of_prov = np.full(len(prov), -1)
     pay_of_prov[block.index.to_numpy()] = pay
 

@@ -3,8 +3,9 @@
 Total = buy + make + expansion, with
 
 * buy provider v without a block contract: ``sum price * x`` directly;
-* buy provider v with one: ``pay[v]`` with ``pay[v] >= block_contract[v]`` (its lower bound)
-  and ``pay[v] >= sum price * x`` (row ``block_contract``: ``pay - sum price * x >= 0``);
+* buy provider v with one: ``pay[v]`` with ``pay[v] >= block_contract[v]`` (row
+  ``block_contract``, whose shadow price says what the take-or-pay floor costs) and
+  ``pay[v] >= sum price * x`` (row ``payment``: ``pay - sum price * x >= 0``);
 * make provider v: ``(1 + overhead[v]) * (sum cost * x + fixed_cost[v] * o[v])``, plus
   ``setup_cost[v] * o[v]`` when v delivers nothing today (SPEC 7, one-year horizon:
   ``o[v,-1] = 1`` when it has baseline volume), outside the overhead;
@@ -40,13 +41,16 @@ def objective(inst: Instance, cols: Columns, n_cols: int) -> np.ndarray:
     return c
 
 
-def block_contract_rows(inst: Instance, cols: Columns) -> RowBlock:
+def block_contract_rows(inst: Instance, cols: Columns) -> list[RowBlock]:
     prov = inst.providers
     blocked = prov[cols.pay_of_prov >= 0].reset_index()
+    pay_cols = cols.pay_of_prov[blocked["index"].to_numpy(np.int64)]
+    floor = block("block_contract", blocked[["provider"]], ["provider"], np.arange(len(blocked)),
+                  pay_cols, np.ones(len(blocked)), blocked["block_contract"].to_numpy(float), np.inf)
     r_of = pd.Series(np.arange(len(blocked)), index=blocked["provider"])
     arcs = inst.arcs
     mine = arcs["provider"].isin(blocked["provider"]).to_numpy()
     row = np.concatenate([r_of.reindex(arcs["provider"][mine]).to_numpy(np.int64), np.arange(len(blocked))])
-    col = np.concatenate([cols.x[mine], cols.pay_of_prov[blocked["index"].to_numpy(np.int64)]])
+    col = np.concatenate([cols.x[mine], pay_cols])
     val = np.concatenate([-arcs["unit_cost"].to_numpy(float)[mine], np.ones(len(blocked))])
-    return block("block_contract", blocked[["provider"]], ["provider"], row, col, val, 0.0, np.inf)
+    return [floor, block("payment", blocked[["provider"]], ["provider"], row, col, val, 0.0, np.inf)]

@@ -81,15 +81,15 @@ def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:
 
 
 def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
-    b = cons[cons["binding"] & (cons["kind"] != "flow")]
+    b = cons[cons["binding"] & ~cons["kind"].isin(["flow", "payment"])]
     if b.empty:
         return ["No limit binds: the plan is the cheapest without any constraint biting."]
     has_duals = b["shadow_price"].notna().any()
     if has_duals:
         b = b.assign(w=b["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
         b = b[b["w"] > 1e-9] if (b["w"] > 1e-9).any() else b
-    label = "shadow price" + (" (LP with integer decisions fixed)" if mode != "lp" else "")
-    out = [f"Binding limits ({label}: change in total cost per unit more of the limit):"]
+    out = ["Binding limits, with what one more unit of each is worth to the total cost"
+           + (" (LP with the integer decisions fixed):" if mode != "lp" else ":")]
     for r in b.head(top).itertuples():
         price = "" if pd.isna(r.shadow_price) else f"{money(r.shadow_price, cur)}" if abs(r.shadow_price) >= 1 \
             else f"{r.shadow_price:+.4f}"

@@ -1,0 +1,43 @@
+"""The shipped example: valid, solved by every backend in every mode, and they agree."""
+
+import numpy as np
+import pytest
+
+import optimiser
+from optimiser.backends import REGISTRY
+
+from conftest import EXAMPLE
+
+
+@pytest.fixture(scope="module")
+def results():
+    sc = optimiser.load(EXAMPLE)
+    return {(b, m): optimiser.solve(sc, backend=b, mode=m) for b in REGISTRY for m in ("lp", "milp")}
+
+
+def test_every_backend_and_mode_solves(results):
+    for key, r in results.items():
+        assert r.status is optimiser.Status.OPTIMAL, key
+        assert r.summary["check"]["max_violation"] <= 1e-6, key
+        # CLP's solution file carries about 9 significant digits, hence 1e-7 rather than 1e-9
+        assert r.summary["check"]["objective_recomputed"] == pytest.approx(r.objective, rel=1e-7), key
+
+
+def test_backends_agree(results):
+    for mode in ("lp", "milp"):
+        ref = results[("highs", mode)].objective
+        for b in REGISTRY:
+            assert results[(b, mode)].objective == pytest.approx(ref, rel=1e-6), (b, mode)
+
+
+def test_lp_duals_agree(results):
+    a = results[("highs", "lp")].constraints["shadow_price"].to_numpy()
+    b = results[("cbc", "lp")].constraints["shadow_price"].to_numpy()
+    assert np.allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def test_relaxation_is_a_lower_bound_and_the_plan_saves(results):
+    lp, milp = results[("highs", "lp")], results[("highs", "milp")]
+    assert lp.objective <= milp.objective + 1e-6
+    assert milp.summary["savings"] > 0
+    assert milp.summary["baseline_cost"] > milp.objective
