@@ -22,6 +22,14 @@ from .yamlio import Document
 SHARE_TOLERANCE = 1e-6
 
 
+def _places(names) -> str:
+    """``north, south`` or, for many, ``loc1, loc2, loc3 and 27 more``."""
+    names = list(names)
+    if len(names) <= 5:
+        return ", ".join(names)
+    return f"{', '.join(names[:3])} and {len(names) - 3} more localities"
+
+
 def check_names(
     config: ScenarioConfig, pathways: list[Pathway], doc: Document, pdocs: list[Document]
 ) -> list[Issue]:
@@ -89,6 +97,12 @@ def check_names(
                 if r not in resources:
                     out.append(doc.issue(base + ("uses", act, r), f"no resource '{r}'"
                                          + suggest(r, resources), key=True))
+    from .backends import REGISTRY
+
+    backend = config.solve.backend
+    if backend not in REGISTRY:
+        out.append(doc.issue(("solve", "backend"), f"unknown backend '{backend}'"
+                             + (suggest(backend, REGISTRY) or f"; available: {', '.join(REGISTRY)}")))
     for pw in config.constraints.min_quality:
         if pw != "default" and pw not in ids:
             out.append(doc.issue(("constraints", "min_quality", pw), f"no pathway '{pw}' is "
@@ -120,7 +134,7 @@ def check_instance(
                     if act in (v.prices if isinstance(v, BuyProvider) else v.costs)]
         out.append(pdoc.issue(
             ("steps", i, "settings"),
-            f"no provider can deliver {act} in {', '.join(rows['locality'])}: it needs a "
+            f"no provider can deliver {act} in {_places(rows['locality'])}: it needs a "
             f"provider with setting {' or '.join(step.settings)} that serves the locality and "
             f"has a price or cost for it (providers with one: {', '.join(offering) or 'none'})"))
 
@@ -147,22 +161,24 @@ def check_instance(
             detail = ", ".join(f"{r.provider} {r.share:g}" for r in parts.itertuples())
             first = parts["provider"].iloc[0]
             out.append(doc.issue(("providers", first, "current_share", act),
-                                 f"current shares of {act} in {', '.join(locs)} add up to "
+                                 f"current shares of {act} in {_places(locs)} add up to "
                                  f"{total:g} ({detail}); they must add up to 1", key=True))
 
     # Quality known wherever a floor applies.
     floored = set(inst.floors["pathway"])
     noq = arcs[arcs["quality"].isna() & arcs["pathway"].isin(floored)]
     for (prov, act), _ in noq.groupby(["provider", "activity"], sort=False):
-        out.append(doc.issue(("providers", prov), f"no quality for {act} and no quality "
-                             f"default, but pathway {act.split('.')[0]} has a quality floor"))
+        has_map = isinstance(doc.data["providers"].get(prov), dict) and "quality" in doc.data["providers"][prov]
+        where = ("providers", prov, "quality") if has_map else ("providers", prov)
+        out.append(doc.issue(where, f"no quality for {act} and no quality "
+                             f"default, but pathway {act.split('.')[0]} has a quality floor", key=has_map))
 
     # Baseline demand of a fixed step must not be negative.
     neg = dem[dem["d0"] < -1e-9]
     for act, rows in neg.groupby("activity", sort=False):
         pdoc, i = step_at[act]
         out.append(pdoc.issue(("steps", i, "per_patient"), f"baseline demand of {act} is "
-                              f"negative in {', '.join(rows['locality'])} "
+                              f"negative in {_places(rows['locality'])} "
                               f"({rows['d0'].min():,.1f}): minimum uptake of the steps that "
                               "avoid it removes more than there is"))
     return out

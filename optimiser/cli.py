@@ -28,6 +28,16 @@ def _positive(text: str) -> float:
     return v
 
 
+def _gap(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction, got '{text}'") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got '{text}'")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="carepath", description="Care pathway make-or-buy optimiser.")
     p.add_argument("--version", action="version", version=f"carepath {__version__}")
@@ -48,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
     s.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
     s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds the solver may run")
-    s.add_argument("--mip-gap", type=float, metavar="G", help="relative MIP gap (default 1e-6)")
+    s.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
     return p
 
 

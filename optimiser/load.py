@@ -152,8 +152,11 @@ def _confine(
     if target.suffix.lower() not in YAML_SUFFIXES:
         raise ConfigError([doc.issue(where, f"'{rel}' is not a .yaml or .yml file")])
     if not any(target.is_relative_to(r) for r in roots):
+        extra = roots[1:]
+        also = (f" and outside the --allow-path folder{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(map(str, extra))}") if extra else ""
         raise ConfigError([doc.issue(where, f"'{rel}' lies outside {roots[0]} (the folder that "
-                                     "holds the config's folder); name its folder with "
+                                     f"holds the config's folder){also}; name its folder with "
                                      "--allow-path to use it")])
     if target in seen:
         raise ConfigError([doc.issue(where, f"'{rel}' is listed twice (also pathways[{seen[target]}])")])

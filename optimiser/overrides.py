@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import ConfigError, Issue
-from .validate import _model_at, suggest
+from .validate import _model_at, _other_mode_hint, suggest
 from .yamlio import Document, Path, parse_text
 
 #: Maps whose keys are activity keys (``pathway.step``): a new entry may be created.
@@ -80,9 +80,9 @@ def _apply_one(doc: Document, text: str) -> Issue | None:
             if not leaf_ok:
                 what = NAMED_MAPS.get(str(parent), "key")
                 choices = list(node) + (list(fields) if fields else [])
+                hint = _provider_hint(doc, path, rest[0]) or suggest(rest[0], choices)
                 return Issue(where, 0, 0, key, f"no {what} '{rest[0]}' at "
-                             f"'{'.'.join(map(str, path)) or '(top level)'}'"
-                             + suggest(rest[0], choices))
+                             f"'{'.'.join(map(str, path)) or '(top level)'}'" + hint)
             j = len(segs)
         name = ".".join(segs[i:j])
         if j == len(segs):
@@ -92,14 +92,26 @@ def _apply_one(doc: Document, text: str) -> Issue | None:
         path, node, i = path + (name,), node[name], j
 
 
+def _provider_model(doc: Document, path: Path):
+    from .schema import BuyProvider, MakeProvider
+
+    if len(path) != 2 or path[0] != "providers" or not isinstance(doc.data["providers"][path[1]], dict):
+        return None
+    return {"buy": BuyProvider, "make": MakeProvider}.get(doc.data["providers"][path[1]].get("mode"))
+
+
+def _provider_hint(doc: Document, path: Path, key: str) -> str:
+    """"'fixed_cost' belongs to make providers ..." for a key of the other mode."""
+    model = _provider_model(doc, path)
+    return _other_mode_hint(model, key) if model is not None else ""
+
+
 def _fields_at(doc: Document, path: Path) -> set[str] | None:
     """Field names of the schema model at ``path`` (providers by their ``mode``), or None."""
-    from .schema import BuyProvider, MakeProvider, ScenarioConfig
+    from .schema import ScenarioConfig
 
     if len(path) == 2 and path[0] == "providers":
-        mode = doc.data["providers"][path[1]].get("mode") if isinstance(
-            doc.data["providers"][path[1]], dict) else None
-        model = {"buy": BuyProvider, "make": MakeProvider}.get(mode)
+        model = _provider_model(doc, path)
         return set(model.model_fields) if model else None
     model = _model_at(ScenarioConfig, path)
     return set(model.model_fields) if model is not None else None

@@ -59,11 +59,14 @@ def _issue(model: type[BaseModel], doc: Document, data: Any, root: Path, err: di
                          + suggest(str(mode), ("buy", "make")))
     if kind == "missing":
         return doc.issue(full, f"missing required key '{loc[-1]}'")
-    return doc.issue(full, _message(kind, err, value))
+    # a bad mapping key (pydantic's '[key]') is located at the key, not its value
+    return doc.issue(full, _message(kind, err, value), key="[key]" in loc)
 
 
 def _message(kind: str, err: dict, value: Any) -> str:
     ctx = err.get("ctx") or {}
+    if kind in ("int_type", "int_from_float", "int_parsing") and isinstance(value, float):
+        return f"expected a whole number, got {value:g}"
     if kind in ("float_type", "int_type", "int_from_float", "float_parsing", "int_parsing"):
         return f"expected a number, got {_describe(value)}"
     if kind == "bool_type":
@@ -87,7 +90,8 @@ def _message(kind: str, err: dict, value: Any) -> str:
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
         if r"\." in pattern and "default" in pattern:
-            return f"'{value}' is neither 'default' nor an activity key (pathway.step)"
+            return (f"'{value}' is neither 'default' nor an activity key (pathway.step)"
+                    + ("" if "." in str(value) else suggest(str(value), ["default"])))
         if r"\." in pattern:
             return f"'{value}' is not an activity key (pathway.step, e.g. copd.spirometry)"
         if "A-Z" in pattern:

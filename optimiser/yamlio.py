@@ -123,7 +123,11 @@ def parse_text(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = " ".join(s for s in (exc.context, exc.problem) if s)
+        context = exc.context
+        if context and exc.context_mark is not None and exc.problem_mark is not None:
+            cm = exc.context_mark
+            context += f" (opened at line {cm.line + 1}, column {cm.column + 1})"
+        what = " ".join(s for s in (context, exc.problem) if s)
         issues.append(Issue(file, line, col, "", f"YAML syntax error: {what}"))
     except yaml.YAMLError as exc:
         issues.append(Issue(file, 1, 1, "", f"YAML error: {exc}"))
@@ -219,13 +223,16 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
                 path = parent.path + (len(parent.container),)
 
             tag = getattr(event, "tag", None)
-            if tag not in (None, "!") and not (
+            bad_tag = tag not in (None, "!") and not (
                 isinstance(event, yaml.ScalarEvent) and tag == "tag:yaml.org,2002:str"
-            ):
+            )
+            if bad_tag:
                 issues.append(Issue(doc.file, *_mark(event), dotted(path),
                                     f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' is not allowed; "
                                     "write plain values"))
-                value: Any = None
+            value: Any
+            if bad_tag and isinstance(event, yaml.ScalarEvent):
+                value = None
             elif isinstance(event, yaml.AliasEvent):
                 if event.anchor not in anchors:
                     issues.append(Issue(doc.file, *_mark(event), dotted(path),

@@ -95,10 +95,8 @@ class HighsBackend(Backend):
         lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
         lp.a_matrix_.index_ = csc.indices.astype(np.int32)
         lp.a_matrix_.value_ = csc.data.astype(float)
-        if model.has_integers:
-            lp.integrality_ = [
-                highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
-                for i in model.col_integer
-            ]
         h.passModel(lp)
+        if model.has_integers:
+            idx = np.flatnonzero(model.col_integer).astype(np.int32)
+            h.changeColsIntegrality(len(idx), idx, np.full(len(idx), 1, dtype=np.uint8))  # kInteger
         return h
