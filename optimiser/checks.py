@@ -9,6 +9,7 @@ Every issue points at the key in the file that caused it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 import numpy as np
@@ -20,6 +21,8 @@ from .validate import suggest
 from .yamlio import Document
 
 SHARE_TOLERANCE = 1e-6
+_ID = re.compile(r"[a-z][a-z0-9_]*")
+_ACTIVITY = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 
 
 def _places(names) -> str:
@@ -30,10 +33,8 @@ def _places(names) -> str:
     return f"{', '.join(names[:3])} and {len(names) - 3} more localities"
 
 
-def check_names(
-    config: ScenarioConfig, pathways: list[Pathway], doc: Document, pdocs: list[Document]
-) -> list[Issue]:
-    """Every name used refers to something declared; steps are well formed."""
+def check_pathways(pathways: list[Pathway], pdocs: list[Document]) -> list[Issue]:
+    """Pathway ids are unique; steps are unique and well formed (avoids, max_share)."""
     out: list[Issue] = []
     ids: dict[str, int] = {}
     activities: set[str] = set()
@@ -67,44 +68,71 @@ def check_names(
                 elif p.steps[by_id[t]].optional:
                     out.append(pdoc.issue(("steps", i, "avoids", t), f"'{t}' is an optional step;"
                                           " only fixed steps can have demand avoided", key=True))
-    localities = set(config.localities)
-    if not localities:
+    return out
+
+
+def _mapping(v) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def check_references(data: dict, pathways: list[Pathway], doc: Document,
+                     unchecked: set[str] = frozenset()) -> list[Issue]:
+    """Names in the config refer to declared things, with ``did you mean``.
+
+    Runs on the raw document, so that it reports alongside schema errors (one pass).
+    Names the schema already rejects (malformed ids and keys) are left to the schema;
+    activities of pathways in ``unchecked`` (files that failed to load) are not judged.
+    """
+    out: list[Issue] = []
+    ids = {p.pathway for p in pathways}
+    activities = {f"{p.pathway}.{s.step}" for p in pathways for s in p.steps}
+    localities = {k for k in _mapping(data.get("localities")) if isinstance(k, str)}
+    # a name the schema rejects ('North') still counts as declared in its valid spelling
+    localities |= {k.lower() for k in localities}
+    resources = set(_mapping(data.get("resources")))
+    if "localities" in data and not localities:
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "
                              "population"))
-    for loc, spec in config.localities.items():
-        for pw in spec.prevalence_per_1000:
-            if pw not in ids:
+
+    blind = "*" in unchecked  # a pathway file could not be read at all: names unknown
+
+    def unknown_activity(act) -> bool:
+        return (not blind and isinstance(act, str) and _ACTIVITY.fullmatch(act) is not None
+                and act not in activities and act.split(".")[0] not in unchecked)
+
+    for loc, spec in _mapping(data.get("localities")).items():
+        for pw in _mapping(_mapping(spec).get("prevalence_per_1000")):
+            if not blind and _ID.fullmatch(str(pw)) and pw not in ids and pw not in unchecked:
                 out.append(doc.issue(("localities", loc, "prevalence_per_1000", pw),
                                      f"no pathway '{pw}' is loaded" + suggest(pw, ids), key=True))
-    resources = set(config.resources)
-    for name, v in config.providers.items():
+    for name, v in _mapping(data.get("providers")).items():
+        v = _mapping(v)
         base = ("providers", name)
-        if v.serves != "all":
-            for i, loc in enumerate(v.serves):
-                if loc not in localities:
+        serves = v.get("serves")
+        if isinstance(serves, list):
+            for i, loc in enumerate(serves):
+                if isinstance(loc, str) and _ID.fullmatch(loc) and loc not in localities:
                     out.append(doc.issue(base + ("serves", i), f"no locality '{loc}'"
                                          + suggest(loc, localities)))
-        offered = v.prices if isinstance(v, BuyProvider) else v.costs
-        price_key = "prices" if isinstance(v, BuyProvider) else "costs"
-        for field, keys in ((price_key, offered), ("quality", v.quality),
-                            ("current_share", v.current_share), ("uses", v.uses)):
-            for act in keys:
-                if act != "default" and act not in activities:
+        for field in ("prices", "costs", "quality", "current_share", "uses"):
+            for act in _mapping(v.get(field)):
+                if unknown_activity(act):
                     out.append(doc.issue(base + (field, act), f"no activity '{act}'"
                                          + suggest(act, activities), key=True))
-        for act, per in v.uses.items():
-            for r in per:
-                if r not in resources:
+        for act, per in _mapping(v.get("uses")).items():
+            for r in _mapping(per):
+                if isinstance(r, str) and _ID.fullmatch(r) and r not in resources:
                     out.append(doc.issue(base + ("uses", act, r), f"no resource '{r}'"
                                          + suggest(r, resources), key=True))
     from .backends import REGISTRY
 
-    backend = config.solve.backend
-    if backend not in REGISTRY:
+    backend = _mapping(data.get("solve")).get("backend")
+    if isinstance(backend, str) and _ID.fullmatch(backend) and backend not in REGISTRY:
         out.append(doc.issue(("solve", "backend"), f"unknown backend '{backend}'"
                              + (suggest(backend, REGISTRY) or f"; available: {', '.join(REGISTRY)}")))
-    for pw in config.constraints.min_quality:
-        if pw != "default" and pw not in ids:
+    for pw in _mapping(_mapping(data.get("constraints")).get("min_quality")):
+        if (not blind and _ID.fullmatch(str(pw)) and pw != "default" and pw not in ids
+                and pw not in unchecked):
             out.append(doc.issue(("constraints", "min_quality", pw), f"no pathway '{pw}' is "
                                  "loaded" + suggest(pw, ["default", *ids]), key=True))
     return out

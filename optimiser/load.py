@@ -101,8 +101,12 @@ def load(
     pdocs: list[Document] = []
     listed = doc.data.get("pathways")
     seen: dict[FsPath, int] = {}
+    unchecked: set[str] = set()  # pathways whose file failed: their activities are not judged
+    if not isinstance(listed, list) or not listed:
+        unchecked.add("*")  # no pathways to judge names against (the schema says why)
     for i, rel in enumerate(listed if isinstance(listed, list) else []):
         if not isinstance(rel, str):
+            unchecked.add("*")
             continue  # the schema already reported it
         try:
             resolved = _confine(cfg_path, rel, roots, doc, i, seen)
@@ -116,17 +120,19 @@ def load(
                                          "(pathway, prevalence_per_1000, steps)")])
         except ConfigError as exc:
             issues += exc.issues
+            unchecked.add("*")
             continue
         pathway, found = validate(Pathway, pdoc)
         issues += found
+        if pathway is None and isinstance(pdoc.data.get("pathway"), str):
+            unchecked.add(pdoc.data["pathway"])
         if pathway is not None:
             pathways.append(pathway)
             pdocs.append(pdoc)
 
+    issues += checks.check_pathways(pathways, pdocs)
+    issues += checks.check_references(doc.data, pathways, doc, unchecked)
     if config is None or issues:
-        raise ConfigError(issues)
-    issues += checks.check_names(config, pathways, doc, pdocs)
-    if issues:
         raise ConfigError(issues)
     inst = build(config, pathways)
     issues += checks.check_instance(config, pathways, inst, doc, pdocs)

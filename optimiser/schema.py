@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -134,10 +135,25 @@ class Resource(Strict):
     """Optional: buy more capacity in whole increments."""
 
 
+def _serves_text(v: Any) -> Any:
+    """Text other than ``all`` gets one clear message rather than one per union member."""
+    if isinstance(v, str) and v != "all":
+        from .validate import suggest
+
+        raise ValueError(f"must be 'all' or a list of localities, got text '{v}'"
+                         + suggest(v, ["all"]))
+    return v
+
+
+Serves = Annotated[
+    Literal["all"] | Annotated[list[Id], Field(min_length=1)], BeforeValidator(_serves_text)
+]
+
+
 class _ProviderBase(Strict):
     setting: Id
     """Setting of care (matched against steps' ``settings``)."""
-    serves: Literal["all"] | Annotated[list[Id], Field(min_length=1)] = "all"
+    serves: Serves = "all"
     """Localities served: ``all`` or a list."""
     quality: dict[QualityKey, Fraction] = {}
     """Quality score per activity, with ``default`` for the rest."""
