@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .backends import SolveOptions, Status, get_backend
-from .backends import REGISTRY
+from .backends import REGISTRY, SolveOptions, Status, backend_for, get_backend
 from .compile import compile_model
 from .errors import ConfigError, SolverUnavailable
 from .load import Scenario, load
@@ -33,20 +32,21 @@ def solve(
     """
     opts = scenario.config.solve
     mode = mode or opts.mode
-    name = backend or opts.backend
     if mode not in MODES:
         raise ConfigError([scenario.document.issue(("solve", "mode"), f"unknown mode '{mode}'")])
+    # the named backend, else the configured one if it solves this mode, else the first that does
+    name = backend or backend_for(mode, opts.backend)
     info = REGISTRY.get(name)
     if info is not None and mode not in info.modes:
         able = [n for n, i in REGISTRY.items() if mode in i.modes]
-        raise SolverUnavailable(f"backend '{name}' cannot solve mode '{mode}'"
-                                + (f"; use {', '.join(able)}" if able else
-                                   f"; no installed backend solves '{mode}' yet"))
+        raise SolverUnavailable(f"backend '{name}' cannot solve mode '{mode}'; "
+                                f"backends for {mode}: {', '.join(able)}")
     solver = get_backend(name)
     options = SolveOptions(
         time_limit=time_limit if time_limit is not None else opts.time_limit,
         mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-        threads=threads,
+        threads=threads if threads is not None else opts.threads,
+        seed=opts.seed,
     )
     started = time.perf_counter()
     model = compile_model(scenario.instance)

@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
     s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds the solver may run")
     s.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
+    s.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
     return p
 
 
@@ -100,7 +101,7 @@ def _run(args: argparse.Namespace) -> int:
         print(_describe(scenario))
         return 0
     result = solve(scenario, mode=args.mode, backend=args.backend, time_limit=args.time_limit,
-                   mip_gap=args.mip_gap)
+                   mip_gap=args.mip_gap, threads=args.threads)
     out_dir = args.out or os.path.join("runs", scenario.slug)
     result.write(out_dir)
     from .results.text import render

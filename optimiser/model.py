@@ -34,6 +34,10 @@ class LinearModel:
     blocks: dict[str, tuple[int, int]]
     """Column ranges ``[start, stop)`` by kind: ``x`` flows, ``y`` uptakes, ``k`` expansion
     steps, ``o`` running indicators, ``pay`` block-contract payments."""
+    implied_ub: np.ndarray | None = None
+    """Finite upper bounds every feasible point respects (x <= the step's largest demand,
+    pay <= max(block, all demand at its prices)), for solvers that need finite domains
+    (CP-SAT). Not passed to LP/MILP solvers: a redundant bound could take a row's dual."""
 
     @property
     def num_cols(self) -> int:

@@ -227,7 +227,11 @@ class Solve(Strict):
     time_limit: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     """Seconds the solver may run."""
     mip_gap: Fraction = 1e-6
-    """Relative optimality gap accepted in ``milp``."""
+    """Relative optimality gap accepted in ``milp`` and ``cp``."""
+    threads: Annotated[int, Field(ge=1)] | None = None
+    """Solver threads (CP-SAT workers); default: the solver's choice, one CP-SAT worker."""
+    seed: Annotated[int, Field(ge=0)] = 0
+    """Random seed, fixed so that the same inputs give the same plan."""
 
 
 class Tables(Strict):

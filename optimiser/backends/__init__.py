@@ -13,7 +13,7 @@ from ..errors import SolverUnavailable
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status
 
 __all__ = ["Backend", "Capabilities", "SolveOptions", "SolverOutput", "Status", "REGISTRY",
-           "get_backend", "available_backends"]
+           "get_backend", "available_backends", "backend_for"]
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,19 @@ REGISTRY: dict[str, BackendInfo] = {
     "highs": BackendInfo("highs", "optimiser.backends.highs", "HighsBackend", ("lp", "milp"),
                          "HiGHS via highspy (default)"),
     "cbc": BackendInfo("cbc", "optimiser.backends.cbc", "CbcBackend", ("lp", "milp"),
-                       "COIN-OR CBC via PuLP"),
+                       "COIN-OR CBC (MILP) and CLP (LP) via PuLP"),
+    "cpsat": BackendInfo("cpsat", "optimiser.backends.cpsat", "CpSatBackend", ("cp",),
+                         "OR-Tools CP-SAT (whole activities, money in pence)"),
+    "glop": BackendInfo("glop", "optimiser.backends.glop", "GlopBackend", ("lp",),
+                        "OR-Tools GLOP simplex"),
 }
+
+
+def backend_for(mode: str, preferred: str) -> str:
+    """``preferred`` when it solves ``mode``, else the first registered backend that does."""
+    if preferred in REGISTRY and mode in REGISTRY[preferred].modes:
+        return preferred
+    return next((n for n, i in REGISTRY.items() if mode in i.modes), preferred)
 
 
 def get_backend(name: str) -> Backend:

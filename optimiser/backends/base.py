@@ -51,6 +51,10 @@ class Capabilities:
     mip_gap: bool
     reports_bound: bool
     """Reports a MIP dual bound (so the achieved gap is known)."""
+    cp: bool = False
+    """Solves SPEC's ``cp`` mode (whole activities, money in pence)."""
+    deterministic: bool = True
+    """Same inputs and options give the same answer."""
 
 
 @dataclass(frozen=True)

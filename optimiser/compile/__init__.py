@@ -9,6 +9,8 @@ objective and block contracts in :mod:`.cost`.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ..instance import Instance
@@ -35,9 +37,24 @@ def compile_model(inst: Instance) -> LinearModel:
         pace.rows(inst, cols, terms),
     ]
     row, col, val, lb, ub, meta = stack(blocks)
+    implied = _implied_upper_bounds(inst, cols)
     A = sp.csr_array(sp.coo_array((val, (row, col)), shape=(len(meta), len(cols.lb))))
     A.sum_duplicates()
     return LinearModel(
         obj=obj, obj_offset=0.0, col_lb=cols.lb, col_ub=cols.ub, col_integer=cols.integer,
         col_meta=cols.meta, A=A, row_lb=lb, row_ub=ub, row_meta=meta, blocks=cols.blocks,
+        implied_ub=implied,
     )
+
+
+def _implied_upper_bounds(inst: Instance, cols) -> np.ndarray:
+    """x <= dmax of its step; pay <= max(block, sum price * dmax over the provider's arcs)."""
+    ub = cols.ub.copy()
+    dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
+    ub[cols.x] = dmax
+    p_idx = pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])
+    most = np.bincount(p_idx, weights=inst.arcs["unit_cost"].to_numpy(float) * dmax,
+                       minlength=len(inst.providers))
+    has = cols.pay_of_prov >= 0
+    ub[cols.pay_of_prov[has]] = np.maximum(most[has], inst.providers["block_contract"].to_numpy(float)[has])
+    return ub
