@@ -64,7 +64,7 @@ def test_infeasible_exits_3(tiny, tmp_path):
 def test_unknown_backend_exits_2_and_lists_backends(tiny, tmp_path):
     out = run_cli("solve", tiny, "--out", tmp_path, "--backend", "gurobi")
     assert out.returncode == 2
-    assert "unknown backend 'gurobi'; available: highs, cbc" in out.stderr
+    assert "unknown backend 'gurobi'; available: highs, cbc, cpsat, glop" in out.stderr
 
 
 def test_bad_time_limit_is_a_usage_error(tiny):

@@ -57,6 +57,12 @@ class GlopBackend(Backend):
         if options.time_limit is not None:
             s.SetTimeLimit(int(options.time_limit * 1000))
         code = s.Solve()
+        if code == pywraplp.Solver.INFEASIBLE:
+            # GLOP reports a dual-infeasible (unbounded) LP as INFEASIBLE too: a feasible
+            # point of the constraints alone tells the two apart
+            objective.Clear()
+            if s.Solve() == pywraplp.Solver.OPTIMAL:
+                code = pywraplp.Solver.UNBOUNDED
         st = _STATUS.get(code, Status.ERROR)
         if code == pywraplp.Solver.NOT_SOLVED and options.time_limit is not None:
             st = Status.TIME_LIMIT
