@@ -131,3 +131,29 @@ def test_time_limit_never_reports_values_without_a_solution(name):
     out = get_backend(name).solve(_hard_mip(), SolveOptions(time_limit=0.5))
     assert out.status is Status.TIME_LIMIT
     assert out.values is None and out.objective is None
+
+
+def test_cp_refuses_numbers_it_cannot_scale_safely():
+    from optimiser.backends.cpsat import ScalingError
+    # 1e12 per unit on a variable ranging to 1e9: 1e21 pence reach, beyond 2^62 (4.6e18)
+    m = model([1e12], [[1]], [1], [np.inf], [0], [1e9], integer=[True])
+    with pytest.raises(ScalingError, match=r"beyond 2\^62"):
+        get_backend("cpsat").solve(m, SolveOptions())
+
+
+def test_cp_flow_balance_within_half_an_activity():
+    # x = 2.5 exactly is impossible in whole activities; cp accepts 2 or 3 (within 0.5),
+    # and the cheaper one (2) is chosen: cost 2 x 10 = 20
+    m = model([10], [[1]], [2.5], [2.5], [0], [10], integer=[False])
+    out = get_backend("cpsat").solve(m, SolveOptions())
+    assert out.status is Status.OPTIMAL and out.values.tolist() == [2.0] and out.objective == 20
+
+
+def test_cp_is_reproducible():
+    # the same model, seed and one worker give the same plan twice
+    m = _hard_mip(n=14, seed=5)
+    a = get_backend("cpsat").solve(m, SolveOptions(time_limit=5))
+    b = get_backend("cpsat").solve(m, SolveOptions(time_limit=5))
+    assert a.status is b.status
+    if a.status.has_solution:
+        assert a.values.tolist() == b.values.tolist()
