@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
-from .backends import REGISTRY, SolveOptions, Status, backend_for, get_backend
+from .backends import REGISTRY, SolveOptions, SolverOutput, Status, backend_for, get_backend
+from .diagnose import diagnose, presolve_findings
 from .compile import compile_model
 from .errors import ConfigError, SolverUnavailable
 from .load import Scenario, load
@@ -24,11 +26,14 @@ def solve(
     time_limit: float | None = None,
     mip_gap: float | None = None,
     threads: int | None = None,
+    diagnose_infeasible: bool = True,
 ) -> Result:
     """Solve a loaded scenario; arguments left as None come from the config's ``solve``.
 
     Raises :class:`SolverUnavailable` for an unknown or uninstalled backend or a mode the
-    backend cannot solve. Infeasibility and time limits are statuses, not exceptions.
+    backend cannot solve. Infeasibility and time limits are statuses, not exceptions; an
+    infeasible result carries ``diagnosis`` (pre-solve findings, or the least relaxation and
+    a conflicting set) unless ``diagnose_infeasible`` is False.
     """
     opts = scenario.config.solve
     mode = mode or opts.mode
@@ -51,13 +56,25 @@ def solve(
     started = time.perf_counter()
     model = compile_model(scenario.instance)
     problem = model.relaxed() if mode == "lp" else model
+    findings = presolve_findings(scenario) if diagnose_infeasible else []
+    if findings:
+        # plain impossibilities: no solver needed to know there is no plan
+        out = SolverOutput(Status.INFEASIBLE, None, None, None, None, None, 0.0, "pre-solve check")
+        result = build_result(scenario, problem, out, None, mode=mode, backend=name,
+                              version=solver.version())
+        return replace(result, diagnosis={
+            "status": "infeasible", "method": "pre-solve checks", "presolve": findings,
+            "relaxation": [], "conflict": findings, "irreducible": False})
     out = solver.solve(problem, options)
     duals = out.row_duals
-    if out.status.has_solution and problem.has_integers:
+    if out.status.has_solution and problem.has_integers and solver.capabilities.duals:
         # shadow prices of the LP with the integer decisions fixed at their optimum
         fixed = solver.solve(model.with_integers_fixed(out.values), options)
         duals = fixed.row_duals if fixed.status == Status.OPTIMAL else None
     result = build_result(scenario, problem, out, duals, mode=mode, backend=name,
                           version=solver.version())
+    if out.status is Status.INFEASIBLE and diagnose_infeasible:
+        result = replace(result, diagnosis=diagnose(scenario, model, mode=mode, backend=name,
+                                                    options=options))
     result.summary["solver"]["total_seconds"] = round(time.perf_counter() - started, 3)
     return result

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("validate", help="load and check a config; print a short summary")
     common(v)
+    e = sub.add_parser("explain", help="say why a config has no plan (exit 3), or that it has one")
+    common(e)
+    e.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
+    e.add_argument("--backend", metavar="NAME", help="override solve.backend")
     s = sub.add_parser("solve", help="solve a config and write the plan")
     common(s)
     s.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario-slug>/)")
@@ -100,6 +104,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         print(_describe(scenario))
         return 0
+    from .results.text import money, render_diagnosis
+
+    if args.command == "explain":
+        result = solve(scenario, mode=args.mode, backend=args.backend)
+        if result.solved:
+            print(f"{scenario.name}: feasible: a plan exists (total cost "
+                  f"{money(result.objective, scenario.config.currency)}, {result.status.value}).")
+            return 0
+        print(f"{scenario.name}: {result.status.value}.")
+        if result.diagnosis:
+            print("\n".join(render_diagnosis(result.diagnosis)))
+        return EXIT[result.status]
     result = solve(scenario, mode=args.mode, backend=args.backend, time_limit=args.time_limit,
                    mip_gap=args.mip_gap, threads=args.threads)
     out_dir = args.out or os.path.join("runs", scenario.slug)

@@ -4,7 +4,8 @@ For every fixed step s that optional steps avoid::
 
     D[l,p,s] = N*per_patient - sum_{s'} effect[s'->s] * y[l,p,s'] >= 0
 
-written as ``sum effect * y <= N*per_patient`` (the row holds ``-(D - const) >= -const``).
+written as ``sum effect * y <= N*per_patient`` (the row holds ``(D - const) >= -const``, whose
+terms are ``-effect * y``).
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ def render(result: Result, out_dir: str | None = None, top: int = 8) -> str:
             "unbounded": "The model is unbounded: check the config's costs.",
         }.get(s["status"], f"The solver failed: {solver.get('message', '')}"))
         lines.append(f"Baseline (today) costs {money(s['baseline_cost'], cur)}.")
+        if result.diagnosis:
+            lines.extend(render_diagnosis(result.diagnosis))
     else:
         if s["status"] == "feasible":
             lines.append(f"Stopped at a limit with a feasible plan; gap {100 * (solver['gap'] or 0):.3f}%.")
@@ -97,3 +99,33 @@ def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
     if len(b) > top:
         out.append(f"  ... and {len(b) - top} more in constraints.csv")
     return out
+
+
+def render_diagnosis(d: dict) -> list[str]:
+    """The diagnosis as the terminal shows it: what to relax, and what conflicts."""
+    lines: list[str] = []
+    if d.get("presolve"):
+        lines.append("Found before solving:")
+        lines.extend(f"  - {f['message']}\n      ({f['where']}: {f['key']})" for f in d["presolve"])
+        return lines
+    if d.get("message"):
+        lines.append(d["message"])
+    if d.get("relaxation"):
+        lines.append("The least relaxation that gives a plan:")
+        lines.extend(f"  - {r['message']}\n      ({r['where']}: {r['key']})" for r in d["relaxation"])
+    if d.get("conflict"):
+        proven = d.get("irreducible")
+        lines.append("These requirements conflict" + (" (drop any one and a plan exists):"
+                                                        if proven else ":"))
+        groups: dict[tuple, list[dict]] = {}
+        for c in d["conflict"]:
+            groups.setdefault((c["kind"], c["where"], c["key"]), []).append(c)
+        for (_, where, key), members in groups.items():
+            more = f", and {len(members) - 1} more like it" if len(members) > 1 else ""
+            lines.append(f"  - {members[0]['message']}{more}  ({where}: {key})")
+        if any(len(m) > 1 for m in groups.values()):
+            lines.append("  (every member is listed in diagnosis.json)")
+    if d.get("integrality_only"):
+        lines.append("The conflict comes from whole units (services open or not, staff in whole "
+                     "increments): with fractions allowed a plan would exist.")
+    return lines

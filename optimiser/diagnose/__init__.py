@@ -1,0 +1,123 @@
+"""Why there is no plan: pre-solve checks, the least relaxation and a conflicting set.
+
+:func:`diagnose` returns the ``diagnosis.json`` content. See :mod:`.elastic` for the method
+and :mod:`.presolve` for the checks made before any solver runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backends import REGISTRY, SolveOptions, get_backend
+from ..load import Scenario
+from ..model import LinearModel
+from .describe import location, member_message, relaxation_message
+from .elastic import deletion_filter, elastic, feasible_with, soft_rows, with_uptake_rows
+from .presolve import presolve_findings
+
+__all__ = ["diagnose", "presolve_findings"]
+
+
+def diagnosis_backend(mode: str, name: str) -> str:
+    """The backend that diagnoses: the solve's own when it does LP/MILP, else HiGHS."""
+    want = "lp" if mode == "lp" else "milp"
+    return name if want in REGISTRY.get(name, REGISTRY["highs"]).modes else "highs"
+
+
+def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
+             options: SolveOptions) -> dict:
+    """The least relaxation that restores a plan and an irreducible conflicting set."""
+    name = diagnosis_backend(mode, backend)
+    solver = get_backend(name)
+    m = with_uptake_rows(model.relaxed() if mode == "lp" else model)
+    el = elastic(m, solver, options, scale=_row_scale(scenario, m))
+    out: dict = {"status": "infeasible", "backend": name,
+                 "method": "elastic model (least relative relaxation of capacities, quality "
+                           "floors, budget, pace, setting caps, minimum volumes, block "
+                           "contracts and uptake bounds), then a deletion filter",
+                 "relaxation": [], "conflict": [], "irreducible": False,
+                 "integrality_only": False}
+    if not el.status.has_solution:
+        out["message"] = ("no relaxation of the adjustable limits restores a plan: the hard "
+                          "rules (every step's demand delivered by providers that can deliver "
+                          "it) conflict by themselves")
+        return out
+    meta = m.row_meta
+    extra = _extras(scenario, m, el.values)
+    for i in np.flatnonzero((el.relax_lo > 0) | (el.relax_hi > 0)):
+        row = meta.iloc[i]
+        lower = el.relax_lo[i] > 0
+        limit = float(m.row_lb[i] if lower else m.row_ub[i])
+        by = float(el.relax_lo[i] if lower else el.relax_hi[i])
+        where, key = location(scenario, row)
+        out["relaxation"].append({
+            "constraint": row["name"], "kind": row["kind"], "where": where, "key": key,
+            "limit": round(limit, 6), "relax_by": round(by, 6),
+            "message": relaxation_message(scenario, row, limit, by, extra.get(i, {})),
+        })
+    members, proven = deletion_filter(m, el, solver, options)
+    out["irreducible"] = proven
+    for i in members:
+        row = meta.iloc[i]
+        lower = np.isfinite(m.row_lb[i])
+        limit = float(m.row_lb[i] if lower else m.row_ub[i])
+        where, key = location(scenario, row)
+        out["conflict"].append({"constraint": row["name"], "kind": row["kind"], "where": where,
+                                "key": key, "message": member_message(scenario, row, limit)})
+    if m.has_integers:
+        out["integrality_only"] = feasible_with(m.relaxed(), soft_rows(m), solver, options)
+    return out
+
+
+def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
+    """Quality rows are measured against floor x the locality's pathway volume."""
+    inst = scenario.instance
+    scale = np.zeros(m.num_rows)
+    vol = inst.demand.groupby(["locality", "pathway"])["dmax"].sum()
+    floor = inst.floors.set_index("pathway")["floor"]
+    q = np.flatnonzero((m.row_meta["kind"] == "quality").to_numpy())
+    for i in q:
+        row = m.row_meta.iloc[i]
+        scale[i] = float(floor.get(row["pathway"], 0.0) * vol.get((row["locality"], row["pathway"]), 0.0))
+    return scale
+
+
+def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int, dict]:
+    """Per relaxed row, the domain numbers its message quotes (reachable quality, needed
+    max_shift or share), read off the relaxed plan."""
+    inst = scenario.instance
+    x = values[m.block("x")]
+    arcs = inst.arcs
+    dem = inst.demand
+    y = np.zeros(len(dem))
+    opt = np.flatnonzero(dem["optional"].to_numpy(bool))
+    y[opt] = values[m.block("y")]
+    av = inst.avoids
+    avoided = np.bincount(av["dst_dem"].to_numpy(int), minlength=len(dem),
+                          weights=av["effect"].to_numpy(float) * y[av["src_dem"].to_numpy(int)])
+    D = np.where(dem["optional"].to_numpy(bool), y, dem["fixed"].to_numpy(float) - avoided)
+    out: dict[int, dict] = {}
+    meta = m.row_meta
+    for i in np.flatnonzero(meta["kind"].isin(["quality", "pace", "setting_cap"]).to_numpy()):
+        row = meta.iloc[i]
+        if row["kind"] == "quality":
+            sel = ((arcs["locality"] == row["locality"]) & (arcs["pathway"] == row["pathway"])).to_numpy()
+            vol = x[sel].sum()
+            if vol > 0:
+                out[i] = {"quality": float((arcs["quality"].to_numpy(float)[sel] * x[sel]).sum() / vol)}
+        elif row["kind"] == "pace":
+            sel = np.flatnonzero(((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
+                                  & (arcs["provider"] == row["provider"])).to_numpy())
+            if len(sel):
+                a = sel[0]
+                base = arcs["share0"].iloc[a] * D[arcs["dem"].iloc[a]]
+                if base > 0:
+                    out[i] = {"max_shift": float(max(0.0, 1 - x[a] / base))}
+        else:
+            setting = str(row["name"]).rstrip("]").split(",")[-1]
+            sel = ((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
+                   & (arcs["setting"] == setting)).to_numpy()
+            d = D[arcs["dem"].to_numpy()[sel][0]] if sel.any() else 0
+            if d > 0:
+                out[i] = {"share": float(x[sel].sum() / d)}
+    return out
