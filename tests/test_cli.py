@@ -58,7 +58,8 @@ def test_infeasible_exits_3(tiny, tmp_path):
     out = run_cli("solve", tiny, "--out", tmp_path, "--set", "constraints.budget=1000")
     assert out.returncode == 3, out.stderr
     assert "infeasible" in out.stdout and "Traceback" not in out.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+    assert "block contracts alone cost £1,000,000, above the budget of £1,000" in out.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["diagnosis.json", "summary.json"]
 
 
 def test_unknown_backend_exits_2_and_lists_backends(tiny, tmp_path):

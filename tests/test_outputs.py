@@ -66,7 +66,7 @@ def test_write_leaves_no_temporary_files_and_removes_stale_tables(tmp_path):
     infeasible = optimiser.solve(optimiser.load(TINY, overrides=["constraints.budget=1000"]))
     assert infeasible.status is optimiser.Status.INFEASIBLE and infeasible.allocation is None
     infeasible.write(tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["diagnosis.json", "summary.json"]
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "infeasible"
 
 

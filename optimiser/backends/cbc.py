@@ -159,6 +159,8 @@ def _build(model: LinearModel) -> tuple[pulp.LpProblem, dict[int, pulp.LpConstra
     for i in range(model.num_rows):
         lo, hi = float(model.row_lb[i]), float(model.row_ub[i])
         s, e = ptr[i], ptr[i + 1]
+        if np.isneginf(lo) and np.isposinf(hi):
+            continue  # a free row (e.g. a requirement switched off by the diagnosis)
         if s == e:
             if lo > 1e-9 or hi < -1e-9:
                 return prob, None
