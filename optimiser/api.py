@@ -66,13 +66,14 @@ def solve(
             "status": "infeasible", "method": "pre-solve checks", "presolve": findings,
             "relaxation": [], "conflict": findings, "irreducible": False})
     out = solver.solve(problem, options)
-    duals = out.row_duals
+    duals, ranges = out.row_duals, out.row_ranges
     if out.status.has_solution and problem.has_integers and solver.capabilities.duals:
         # shadow prices of the LP with the integer decisions fixed at their optimum
         fixed = solver.solve(model.with_integers_fixed(out.values), options)
-        duals = fixed.row_duals if fixed.status == Status.OPTIMAL else None
+        ok = fixed.status == Status.OPTIMAL
+        duals, ranges = (fixed.row_duals, fixed.row_ranges) if ok else (None, None)
     result = build_result(scenario, problem, out, duals, mode=mode, backend=name,
-                          version=solver.version())
+                          version=solver.version(), ranges=ranges)
     if out.status is Status.INFEASIBLE and diagnose_infeasible:
         result = replace(result, diagnosis=diagnose(scenario, model, mode=mode, backend=name,
                                                     options=options))

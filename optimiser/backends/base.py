@@ -80,6 +80,9 @@ class SolverOutput:
     gap: float | None
     seconds: float
     message: str = ""
+    row_ranges: tuple[np.ndarray, np.ndarray] | None = None
+    """For an LP with duals, per row the interval of its active limit over which the dual
+    stays valid (simplex ranging), when the backend gives it."""
 
 
 class Backend(ABC):

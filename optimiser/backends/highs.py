@@ -18,6 +18,19 @@ def _inf(a: np.ndarray) -> np.ndarray:
     return np.clip(a, -highspy.kHighsInf, highspy.kHighsInf)
 
 
+def _ranges(h: highspy.Highs, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Interval of each row's limit over which its dual holds (HiGHS ranging)."""
+    if n == 0:
+        return None
+    status, rg = h.getRanging()
+    if status != highspy.HighsStatus.kOk or not rg.valid:
+        return None
+    lo = np.asarray(rg.row_bound_dn.value_, dtype=float)
+    hi = np.asarray(rg.row_bound_up.value_, dtype=float)
+    return (np.where(np.abs(lo) >= highspy.kHighsInf, -np.inf, lo),
+            np.where(np.abs(hi) >= highspy.kHighsInf, np.inf, hi))
+
+
 class HighsBackend(Backend):
     name = "highs"
     capabilities = Capabilities(lp=True, milp=True, duals=True, time_limit=True, mip_gap=True,
@@ -50,7 +63,7 @@ class HighsBackend(Backend):
             st = Status.FEASIBLE if feasible else Status.TIME_LIMIT
         else:
             st = Status.ERROR
-        values = duals = None
+        values = duals = ranges = None
         objective = bound = gap = None
         if st.has_solution:
             sol = h.getSolution()
@@ -58,13 +71,14 @@ class HighsBackend(Backend):
             objective = objective_of(model, values)
             if not mip and sol.dual_valid:
                 duals = np.asarray(sol.row_dual, dtype=float)
+                ranges = _ranges(h, model.num_rows)
             if mip:
                 bound = float(info.mip_dual_bound)
                 gap = float(info.mip_gap)
             else:
                 gap = 0.0
         return SolverOutput(st, objective, values, duals, bound, gap,
-                            time.perf_counter() - start, h.modelStatusToString(status))
+                            time.perf_counter() - start, h.modelStatusToString(status), ranges)
 
     @staticmethod
     def _load(model: LinearModel, options: SolveOptions, presolve: bool = True) -> highspy.Highs:

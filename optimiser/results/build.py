@@ -11,7 +11,7 @@ from ..backends.base import SolverOutput, Status
 from ..load import Scenario
 from ..model import LinearModel
 from . import check as check_mod
-from . import costs, tables
+from . import costs, tables, worth
 from .result import Result
 
 
@@ -22,7 +22,8 @@ def _round(v: float | None, digits: int = 6) -> float | None:
 
 
 def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
-                 duals: np.ndarray | None, *, mode: str, backend: str, version: str) -> Result:
+                 duals: np.ndarray | None, *, mode: str, backend: str, version: str,
+                 ranges: tuple[np.ndarray, np.ndarray] | None = None) -> Result:
     inst = scenario.instance
     base = costs.baseline(inst)
     summary: dict = {
@@ -80,7 +81,8 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         objective=out.objective,
         summary=summary,
         allocation=allocation,
-        constraints=tables.constraints(model, v, duals),
+        constraints=worth.annotate(tables.constraints(model, v, duals, ranges), scenario,
+                                   x, mode),
         resources=tables.resources(inst, used, k),
     )
 

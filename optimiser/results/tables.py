@@ -16,7 +16,8 @@ from . import costs
 ALLOCATION_COLUMNS = ["locality", "pathway", "step", "provider", "setting", "mode", "volume",
                       "unit_cost", "cost", "quality", "baseline_volume"]
 CONSTRAINT_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource",
-                      "activity", "limit", "slack", "shadow_price", "sense", "binding"]
+                      "activity", "limit", "slack", "shadow_price", "sense", "binding",
+                      "valid_from", "valid_to", "meaning"]
 RESOURCE_COLUMNS = ["resource", "capacity", "expansion_steps", "used", "utilisation"]
 BINDING_TOLERANCE = 1e-6
 
@@ -49,7 +50,8 @@ def allocation(inst: Instance, x: np.ndarray) -> pd.DataFrame:
     return out
 
 
-def constraints(model: LinearModel, values: np.ndarray, duals: np.ndarray | None) -> pd.DataFrame:
+def constraints(model: LinearModel, values: np.ndarray, duals: np.ndarray | None,
+                ranges: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """One row per constraint: its limit, slack and (when known) shadow price.
 
     ``shadow_price`` is d(Total)/d(limit): the change in optimal total cost per unit the
@@ -67,6 +69,10 @@ def constraints(model: LinearModel, values: np.ndarray, duals: np.ndarray | None
     out["shadow_price"] = clean(duals) if duals is not None else np.nan
     out["sense"] = sense
     out["binding"] = np.abs(slack) <= BINDING_TOLERANCE * np.maximum(1.0, np.abs(limit))
+    # the range of the limit over which the shadow price holds (simplex ranging)
+    out["valid_from"] = clean(ranges[0]) if ranges is not None else np.nan
+    out["valid_to"] = clean(ranges[1]) if ranges is not None else np.nan
+    out["meaning"] = ""
     return out[CONSTRAINT_COLUMNS]
 
 

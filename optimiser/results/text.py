@@ -20,12 +20,12 @@ _KIND_WORDS = {
 }
 
 
-def money(v: float | None, currency: str = "GBP") -> str:
+def money(v: float | None, currency: str = "GBP", decimals: int = 0) -> str:
     if v is None:
         return "n/a"
     sym = _SYMBOL.get(currency)
     sign = "-" if v < 0 else ""
-    body = f"{abs(v):,.0f}"
+    body = f"{abs(v):,.{decimals}f}"
     return f"{sign}{sym}{body}" if sym else f"{sign}{body} {currency}"
 
 
@@ -86,18 +86,20 @@ def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
     b = cons[cons["binding"] & ~cons["kind"].isin(["flow", "payment"])]
     if b.empty:
         return ["No limit binds: the plan is the cheapest without any constraint biting."]
-    has_duals = b["shadow_price"].notna().any()
-    if has_duals:
-        b = b.assign(w=b["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
-        b = b[b["w"] > 1e-9] if (b["w"] > 1e-9).any() else b
-    out = ["Binding limits, with what one more unit of each is worth to the total cost"
-           + (" (LP with the integer decisions fixed):" if mode != "lp" else ":")]
-    for r in b.head(top).itertuples():
-        price = "" if pd.isna(r.shadow_price) else f"{money(r.shadow_price, cur)}" if abs(r.shadow_price) >= 1 \
-            else f"{r.shadow_price:+.4f}"
-        out.append(f"  {r.name:<48} limit {r.limit:>14,.2f}   {price}")
-    if len(b) > top:
-        out.append(f"  ... and {len(b) - top} more in constraints.csv")
+    worth = b[b["meaning"].astype(bool)] if "meaning" in b else b.iloc[0:0]
+    worth = worth.assign(w=worth["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
+    out = ["What the binding limits are worth"
+           + (" (prices from the LP with open services and staff increments fixed):"
+              if mode == "milp" else ":")]
+    for r in worth.head(top).itertuples():
+        out.append(f"  - {r.meaning}  [{r.name}]")
+    rest = len(b) - min(top, len(worth))
+    if worth.empty:
+        out.append("  " + ", ".join(b["name"].head(top)) + (" ..." if len(b) > top else ""))
+        if mode == "cp":
+            out.append("  (cp mode gives no shadow prices; solve with --mode lp or milp for them)")
+    elif rest > 0:
+        out.append(f"  ... and {rest} more binding limits in constraints.csv")
     return out
 
 
