@@ -74,6 +74,8 @@ OTHER_SETTINGS = ("community", "primary_care", "third_sector")
 SETTINGS = (ANCHOR_SETTING, *OTHER_SETTINGS)
 EXTRA_PROVIDERS = ("v1", "v2", "v3")
 RESOURCES = ("nurse", "clinic")
+USE_AMOUNTS = (0.25, 0.5, 1, 1.25, 2, 2.5)
+"""Resource units per activity: a capacity in tens divided by any of them is whole."""
 MONEY_KEYS = ("prices", "costs")
 """Provider maps whose values are money per activity (scaled by :func:`scale_money`)."""
 
@@ -272,7 +274,9 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
     locs = list(LOCALITIES[:n_loc])
     localities = {}
     for loc in locs:
-        spec: dict = {"population": 100 * draw(st.integers(100, 1000))}
+        # N = population * prevalence / 1000 is whole and at least 2000, so that a step's
+        # demand is at least 200 activities and cp's whole activities cost < 0.5 % extra
+        spec: dict = {"population": 100 * draw(st.integers(2000, 20_000))}
         over = {p["pathway"]: 10 * draw(st.integers(1, 6)) for p in pathways if _chance(draw, 1)}
         if over:
             spec["prevalence_per_1000"] = over
@@ -287,6 +291,12 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
     anchor: dict = {"setting": ANCHOR_SETTING, "mode": "buy",
                     "prices": {a: _money(draw, 5, 50, 500) for a in keys}}
     providers[ANCHOR] = anchor
+    # scales for amounts that only matter relative to the scenario's size: the largest
+    # possible volume, and what the anchor would charge for all of it
+    gen0 = GenScenario({"localities": localities, "providers": providers}, pathways)
+    dmax = max_demand(gen0)
+    volume = sum(dmax.values())
+    size = sum(d * anchor["prices"][f"{p}.{s}"] for (_, p, s), d in dmax.items())
     for name in EXTRA_PROVIDERS[: draw(st.integers(0, 3))]:
         mode = draw(st.sampled_from(("buy", "make")))
         setting = draw(st.sampled_from(SETTINGS))
@@ -297,18 +307,19 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
         offered = draw(st.lists(st.sampled_from(able), unique=True)) if able else []
         if _chance(draw, 1):  # a price for an activity it cannot deliver here: no arc
             offered = list(dict.fromkeys(offered + [draw(st.sampled_from(keys))]))
+        # price ratios at most 25: one activity moved by cp's rounding stays cheap
         if mode == "buy":
-            v["prices"] = {a: _money(draw, 5, 5, 500) for a in offered}
+            v["prices"] = {a: _money(draw, 5, 20, 500) for a in offered}
         else:
-            v["costs"] = {a: _money(draw, 5, 5, 300) for a in offered}
+            v["costs"] = {a: _money(draw, 5, 20, 300) for a in offered}
             if _chance(draw, 2):
-                v["fixed_cost"] = _money(draw, 500, 0, 100_000)
+                v["fixed_cost"] = 500 * math.ceil(size * _frac(draw, 0, 30) / 500)
             if _chance(draw, 1):
-                v["min_volume"] = _money(draw, 10, 0, 3000)
+                v["min_volume"] = 10 * math.ceil(volume * _frac(draw, 0, 40) / 10)
             if _chance(draw, 2):
                 v["overhead"] = _frac(draw, 0, 10, 20)  # 0 .. 0.5 in steps of 0.05
             if _chance(draw, 1):
-                v["setup_cost"] = _money(draw, 500, 0, 50_000)
+                v["setup_cost"] = 500 * math.ceil(size * _frac(draw, 0, 20) / 500)
         providers[name] = v
 
     # order of listing matters for today's default allocation: shuffle it
@@ -354,9 +365,10 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
 
     resources: dict = {}
     for r in res_ids:
-        spec = {"capacity": _money(draw, 10, 0, 5000)}
+        spec = {"capacity": 10 * math.floor(volume * _frac(draw, 0, 100) / 10)}
         if _chance(draw, 2):
-            spec["expand"] = {"step": _money(draw, 10, 10, 1000), "cost": _money(draw, 100, 100, 20_000),
+            step = 10 * math.ceil(volume * _frac(draw, 1, 30) / 10)
+            spec["expand"] = {"step": step, "cost": step * _money(draw, 5, 5, 200),
                               "max_steps": draw(st.integers(0, 4))}
         resources[r] = spec
     if res_ids:
@@ -366,7 +378,7 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
             uses = {}
             for a in sorted(arcs_of(name)):
                 if _chance(draw, 2):
-                    uses[a] = {r: _frac(draw, 1, 12, 4)  # 0.25 .. 3 in quarters
+                    uses[a] = {r: draw(st.sampled_from(USE_AMOUNTS))
                                for r in draw(st.lists(st.sampled_from(res_ids), unique=True, min_size=1))}
             if uses:
                 v["uses"] = uses
@@ -390,7 +402,7 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
     cons: dict = {}
     base = reference_baseline(gen).cost
     if constrained or _chance(draw, 2):
-        factor = _frac(draw, 40, 120) if tight else _frac(draw, 70, 200)
+        factor = _frac(draw, 40, 110) if tight else _frac(draw, 100, 200)
         cons["budget"] = 100 * math.ceil(base * factor / 100)
     if has_floor:
         floors = {}
@@ -452,6 +464,19 @@ def arcs(gen: GenScenario) -> list[tuple[str, str, str, str]]:
                     if act not in v.get("prices", v.get("costs", {})):
                         continue
                     out.append((loc, p["pathway"], s["step"], name))
+    return out
+
+
+def max_demand(gen: GenScenario) -> dict[tuple[str, str, str], float]:
+    """(locality, pathway, step) -> the step's largest possible demand (N*per_patient or
+    N*max)."""
+    out = {}
+    for loc in gen.config["localities"]:
+        for p in gen.pathways:
+            n = patients(gen, loc, p)
+            for s in p["steps"]:
+                pp = s["per_patient"]
+                out[(loc, p["pathway"], s["step"])] = n * (pp["max"] if isinstance(pp, dict) else pp)
     return out
 
 

@@ -70,18 +70,30 @@ def test_write_leaves_no_temporary_files_and_removes_stale_tables(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["status"] == "infeasible"
 
 
-def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_failed_write_keeps_previous_file(tmp_path, monkeypatch, unnamed):
     from optimiser.results import result as result_mod
     target = tmp_path / "f.txt"
     target.write_bytes(b"old complete version")
 
-    def broken_replace(src, dst):
+    def broken(*args):
         raise OSError("disk full")
-    monkeypatch.setattr(result_mod.os, "replace", broken_replace)
+    if unnamed:   # O_TMPFILE path: the final link-and-rename fails
+        monkeypatch.setattr(result_mod, "_link_and_rename", broken)
+    else:         # named-temporary path: the rename fails
+        monkeypatch.setattr(result_mod, "_unnamed", lambda folder: None)
+        monkeypatch.setattr(result_mod.os, "replace", broken)
     with pytest.raises(OSError):
         result_mod.write_atomic(target, b"new")
     assert target.read_bytes() == b"old complete version"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_stale_temporaries_are_removed_by_the_next_write(tmp_path):
+    from conftest import TINY
+    (tmp_path / ".carepath-allocation.csv.123.abcd.tmp").write_bytes(b"half")
+    optimiser.solve(optimiser.load(TINY)).write(tmp_path)
+    assert not list(tmp_path.glob(".carepath-*"))
 
 
 def test_shadow_price_of_binding_capacity(solved):

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory lock
+    fcntl = None
 
 from ..backends.base import Status
 
@@ -44,25 +49,73 @@ class Result:
         return out
 
     def write(self, out_dir: str | os.PathLike[str]) -> list[Path]:
-        """Write the SPEC's files into ``out_dir`` atomically; remove stale ones from earlier runs."""
+        """Write the SPEC's files into ``out_dir``; remove stale ones from earlier runs.
+
+        Each file is replaced atomically; the whole set is written under an exclusive lock
+        on the folder, so two runs writing the same folder are serialised (the second waits)
+        and the folder always holds one run's complete set.
+        """
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         files = self.files()
-        written = [write_atomic(folder / name, data) for name, data in files.items()]
-        for name in OUTPUT_FILES:
-            if name not in files and (folder / name).exists():
-                (folder / name).unlink()
+        with folder_lock(folder):
+            _remove_stale_temporaries(folder)
+            written = [write_atomic(folder / name, data) for name, data in files.items()]
+            for name in OUTPUT_FILES:
+                if name not in files and (folder / name).exists():
+                    (folder / name).unlink()
         return written
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write to a temporary file beside ``path``, flush to disk, then rename over it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+TMP_PREFIX = ".carepath-"
+
+
+@contextmanager
+def folder_lock(folder: Path):
+    """An exclusive advisory lock on the folder itself (no lock file is left behind),
+    released however the process ends."""
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporary files left by a run that was killed while writing (mkstemp fallback)."""
+    for p in folder.glob(f"{TMP_PREFIX}*.tmp"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Replace ``path`` with ``data`` so that a reader or a crash sees the old or the new file.
+
+    On Linux the data goes to an unnamed file (``O_TMPFILE``), which vanishes if the process
+    dies while writing; once complete and on disk it is linked under a temporary name and
+    renamed over ``path`` in two consecutive system calls, so a name exists only for
+    microseconds. Elsewhere a named temporary file beside it is used. Either way, a
+    temporary left by a killed run is removed by the next write into the folder.
+    """
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = _unnamed(path.parent)
+    if fd is not None:
+        try:
+            _write_all(fd, data)
+            _link_and_rename(fd, tmp, path)
+        finally:
+            os.close(fd)
+        return path
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -71,3 +124,45 @@ def write_atomic(path: Path, data: bytes) -> Path:
             pass
         raise
     return path
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+    os.fsync(fd)
+
+
+_LIBC = None
+
+
+def _link_and_rename(fd: int, tmp: Path, target: Path) -> None:
+    """``linkat(/proc/self/fd/N, tmp, AT_SYMLINK_FOLLOW)`` then ``rename(tmp, target)``,
+    back to back in C (``os.link`` calls plain ``link``, which refuses the magic link)."""
+    import ctypes
+
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    src, mid, dst = f"/proc/self/fd/{fd}".encode(), os.fsencode(tmp), os.fsencode(target)
+    at_fdcwd, at_symlink_follow = -100, 0x400
+    if _LIBC.linkat(at_fdcwd, src, at_fdcwd, mid, at_symlink_follow) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(tmp))
+    if _LIBC.rename(mid, dst) != 0:
+        err = ctypes.get_errno()
+        try:
+            os.unlink(mid)
+        finally:
+            raise OSError(err, os.strerror(err), str(target))
+
+
+def _unnamed(folder: Path) -> int | None:
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_WRONLY, 0o644)
+    except OSError:
+        return None
