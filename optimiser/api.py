@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from .backends import REGISTRY, SolveOptions, SolverOutput, Status, backend_for, get_backend
 from .diagnose import diagnose, presolve_findings
+from . import numerics
 from .compile import compile_model
 from .errors import ConfigError, SolverUnavailable
 from .load import Scenario, load
@@ -55,6 +56,7 @@ def solve(
     )
     started = time.perf_counter()
     model = compile_model(scenario.instance)
+    warnings = numerics.check(model)  # NumericsError above 1e9 within a row
     problem = model.relaxed() if mode == "lp" else model
     findings = presolve_findings(scenario) if diagnose_infeasible else []
     if findings:
@@ -62,9 +64,10 @@ def solve(
         out = SolverOutput(Status.INFEASIBLE, None, None, None, None, None, 0.0, "pre-solve check")
         result = build_result(scenario, problem, out, None, mode=mode, backend=name,
                               version=solver.version())
-        return replace(result, diagnosis={
-            "status": "infeasible", "method": "pre-solve checks", "presolve": findings,
-            "relaxation": [], "conflict": findings, "irreducible": False})
+        diagnosis = diagnose(scenario, model, mode=mode, backend=name, options=options)
+        diagnosis["presolve"] = findings
+        diagnosis["method"] = "pre-solve checks, then " + diagnosis["method"]
+        return replace(result, diagnosis=diagnosis)
     out = solver.solve(problem, options)
     duals, ranges = out.row_duals, out.row_ranges
     if out.status.has_solution and problem.has_integers and solver.capabilities.duals:
@@ -78,4 +81,5 @@ def solve(
         result = replace(result, diagnosis=diagnose(scenario, model, mode=mode, backend=name,
                                                     options=options))
     result.summary["solver"]["total_seconds"] = round(time.perf_counter() - started, 3)
+    result.summary["warnings"] = warnings
     return result

@@ -13,6 +13,7 @@ import sys
 from . import __version__
 from .backends import REGISTRY, Status
 from .errors import CarepathError, ConfigError, SolverUnavailable
+from .numerics import NumericsError
 
 EXIT = {Status.OPTIMAL: 0, Status.FEASIBLE: 0, Status.INFEASIBLE: 3, Status.TIME_LIMIT: 4,
         Status.UNBOUNDED: 1, Status.ERROR: 1}
@@ -77,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         n = len(exc.issues)
         print(f"{n} problem{'s' if n != 1 else ''} found; nothing was solved.", file=sys.stderr)
         return 2
+    except NumericsError as exc:
+        print(f"carepath: {exc}", file=sys.stderr)
+        return 2
     except SolverUnavailable as exc:
         print(f"carepath: {exc}", file=sys.stderr)
         return 2 if exc.args and "unknown backend" in str(exc) else 1
@@ -85,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("carepath: interrupted; no output was written for this run.", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # a native solver's worker threads may still be winding down: leave without
+        # interpreter teardown, which could abort in their destructors
+        os._exit(130)
     except OSError as exc:
         print(f"carepath: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
@@ -119,6 +127,8 @@ def _run(args: argparse.Namespace) -> int:
     result = solve(scenario, mode=args.mode, backend=args.backend, time_limit=args.time_limit,
                    mip_gap=args.mip_gap, threads=args.threads)
     out_dir = args.out or os.path.join("runs", scenario.slug)
+    for w in result.summary.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
     result.write(out_dir)
     from .results.text import render
 

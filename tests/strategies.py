@@ -402,11 +402,12 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
     cons: dict = {}
     base = reference_baseline(gen).cost
     if constrained or _chance(draw, 2):
-        factor = _frac(draw, 40, 110) if tight else _frac(draw, 100, 200)
+        # tight: often below today's cost; constrained: near it (so it binds); else above
+        factor = _frac(draw, *((40, 110) if tight else (70, 130) if constrained else (100, 200)))
         cons["budget"] = 100 * math.ceil(base * factor / 100)
     if has_floor:
         floors = {}
-        lo, hi = (70, 95) if tight else (50, 90)
+        lo, hi = (70, 95) if tight or constrained else (50, 90)
         if constrained or _chance(draw, 3):
             floors["default"] = _frac(draw, lo, hi)
         for p in pathways:
@@ -414,7 +415,7 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
                 floors[p["pathway"]] = _frac(draw, lo, hi)
         cons["min_quality"] = floors
     if constrained or _chance(draw, 2):
-        cons["max_shift"] = _tenths(draw(st.integers(0, 10)))
+        cons["max_shift"] = _tenths(draw(st.integers(0, 6 if constrained else 10)))
     if cons:
         config["constraints"] = cons
     return gen
@@ -637,22 +638,32 @@ def scale_money(gen: GenScenario, k: float) -> GenScenario:
 
 
 @st.composite
-def relaxations(draw, gen: GenScenario) -> list[str]:
-    """``--set`` overrides that loosen one or more constraints of ``gen``: more capacity, a
+def relaxations(draw, gen: GenScenario, prefer: frozenset[str] = frozenset()) -> list[str]:
+    """``--set`` overrides that loosen one or two constraints of ``gen``: more capacity, a
     larger budget, a lower quality floor, a larger ``max_shift``. Never empty for a
-    ``constrained`` scenario."""
-    options = []
+    ``constrained`` scenario. ``prefer``: keys (``resources.nurse.capacity``,
+    ``constraints.budget``, ``constraints.min_quality.copd``, ``constraints.max_shift``)
+    to pick from most of the time, e.g. those of binding constraints."""
+    options: dict[str, str] = {}
     for r, spec in gen.config.get("resources", {}).items():
-        options.append(f"resources.{r}.capacity={spec['capacity'] + _money(draw, 10, 10, 5000)}")
+        key = f"resources.{r}.capacity"
+        more = 10 * math.ceil(spec["capacity"] * _frac(draw, 5, 100) / 10) + _money(draw, 10, 10, 1000)
+        options[key] = f"{key}={spec['capacity'] + more}"
     cons = gen.config.get("constraints", {})
     if "budget" in cons:
-        options.append(f"constraints.budget={cons['budget'] + _money(draw, 100, 100, 2_000_000)}")
+        more = 100 * math.ceil(cons["budget"] * _frac(draw, 1, 50) / 100)
+        options["constraints.budget"] = f"constraints.budget={cons['budget'] + more}"
     for key, floor in cons.get("min_quality", {}).items():
         lower = max(0.0, _hundredths(round(floor * 100) - draw(st.integers(1, 40))))
-        options.append(f"constraints.min_quality.{key}={lower}")
+        options[f"constraints.min_quality.{key}"] = f"constraints.min_quality.{key}={lower}"
     if "max_shift" in cons and cons["max_shift"] < 1:
         more = min(1.0, _tenths(round(cons["max_shift"] * 10) + draw(st.integers(1, 10))))
-        options.append(f"constraints.max_shift={more}")
+        options["constraints.max_shift"] = f"constraints.max_shift={more}"
     if not options:
         return []
-    return draw(st.lists(st.sampled_from(options), unique=True, min_size=1, max_size=2))
+    keys = sorted(options)
+    preferred = sorted(prefer & set(options))
+    if preferred and _chance(draw, 3):
+        keys = preferred
+    chosen = draw(st.lists(st.sampled_from(keys), unique=True, min_size=1, max_size=2))
+    return [options[k] for k in chosen]

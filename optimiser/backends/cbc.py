@@ -24,6 +24,7 @@ import pulp
 from ..errors import SolverUnavailable
 from ..model import LinearModel
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+from .interrupt import run_interruptible, terminate_children
 
 
 def cbc_path() -> str:
@@ -100,7 +101,8 @@ class CbcBackend(Backend):
         else:
             solver = _ClpCmd(path=clp_path(), msg=False, mip=False, timeLimit=options.time_limit)
         try:
-            prob.solve(solver)
+            run_interruptible(lambda: prob.solve(solver),
+                              lambda: terminate_children(("cbc", "clp")))
         except pulp.PulpSolverError as exc:
             return SolverOutput(Status.ERROR, None, None, None, None, None,
                                 time.perf_counter() - start, str(exc))
@@ -110,15 +112,15 @@ class CbcBackend(Backend):
         if st.has_solution:
             values = np.array([v.varValue if v.varValue is not None else np.nan
                                for v in prob._carepath_vars], dtype=float)
-            if np.isnan(values).any():
-                st = Status.ERROR
-                values = None
-            else:
-                objective = objective_of(model, values)
-                if not mip:
-                    duals = np.zeros(model.num_rows)
-                    for i, c in cons.items():
-                        duals[i] += c.pi if c.pi is not None else 0.0
+            # PuLP leaves out a column that is in no row and costs nothing: any value
+            # within its bounds will do; take the one nearest zero
+            unused = np.isnan(values)
+            values[unused] = np.clip(0.0, model.col_lb[unused], model.col_ub[unused])
+            objective = objective_of(model, values)
+            if not mip:
+                duals = np.zeros(model.num_rows)
+                for i, c in cons.items():
+                    duals[i] += c.pi if c.pi is not None else 0.0
         return SolverOutput(st, objective, values, duals, None, 0.0 if st == Status.OPTIMAL and not mip else None,
                             time.perf_counter() - start, pulp.LpStatus[prob.status])
 

@@ -29,6 +29,7 @@ from ortools.sat.python import cp_model
 from ..errors import CarepathError
 from ..model import LinearModel
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+from .interrupt import run_interruptible
 
 LIMIT = 2**62
 """Largest magnitude any scaled row or objective may reach (CP-SAT works in int64)."""
@@ -144,7 +145,8 @@ class CpSatBackend(Backend):
         p.relative_gap_limit = float(options.mip_gap)
         if options.time_limit is not None:
             p.max_time_in_seconds = float(options.time_limit)
-        code = solver.Solve(m)
+        p.catch_sigint_signal = False  # Ctrl-C is ours: stop the search, then interrupt
+        code = run_interruptible(lambda: solver.Solve(m), solver.StopSearch)
         st = _STATUS.get(code)
         if st is None:  # UNKNOWN: stopped before any solution
             st = Status.TIME_LIMIT if options.time_limit is not None else Status.ERROR

@@ -10,6 +10,7 @@ from ortools.linear_solver import pywraplp
 from ..errors import SolverUnavailable
 from ..model import LinearModel
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+from .interrupt import run_interruptible
 
 _STATUS = {
     pywraplp.Solver.OPTIMAL: Status.OPTIMAL,
@@ -56,7 +57,7 @@ class GlopBackend(Backend):
         objective.SetMinimization()
         if options.time_limit is not None:
             s.SetTimeLimit(int(options.time_limit * 1000))
-        code = s.Solve()
+        code = run_interruptible(s.Solve, s.InterruptSolve)
         if code == pywraplp.Solver.INFEASIBLE:
             # GLOP reports a dual-infeasible (unbounded) LP as INFEASIBLE too: a feasible
             # point of the constraints alone tells the two apart

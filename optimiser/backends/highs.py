@@ -9,6 +9,7 @@ import numpy as np
 
 from ..model import LinearModel
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+from .interrupt import run_interruptible
 
 _MS = highspy.HighsModelStatus
 _LIMITS = {_MS.kTimeLimit, _MS.kIterationLimit, _MS.kSolutionLimit, _MS.kInterrupt}
@@ -43,12 +44,12 @@ class HighsBackend(Backend):
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverOutput:
         start = time.perf_counter()
         h = self._load(model, options)
-        h.run()
+        run_interruptible(h.run, h.cancelSolve)
         status = h.getModelStatus()
         if status == _MS.kUnboundedOrInfeasible:
             # presolve could not tell which; the simplex without presolve can
             h = self._load(model, options, presolve=False)
-            h.run()
+            run_interruptible(h.run, h.cancelSolve)
             status = h.getModelStatus()
         info = h.getInfo()
         mip = model.has_integers

@@ -40,6 +40,9 @@ def compile_model(inst: Instance) -> LinearModel:
     implied = _implied_upper_bounds(inst, cols)
     A = sp.csr_array(sp.coo_array((val, (row, col)), shape=(len(meta), len(cols.lb))))
     A.sum_duplicates()
+    # float dust such as 0.9 - 0.9 = 1e-17 in a quality row is not a coefficient
+    A.data[np.abs(A.data) < 1e-12] = 0.0
+    A.eliminate_zeros()
     return LinearModel(
         obj=obj, obj_offset=0.0, col_lb=cols.lb, col_ub=cols.ub, col_integer=cols.integer,
         col_meta=cols.meta, A=A, row_lb=lb, row_ub=ub, row_meta=meta, blocks=cols.blocks,

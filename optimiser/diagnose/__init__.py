@@ -7,6 +7,7 @@ and :mod:`.presolve` for the checks made before any solver runs.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..backends import REGISTRY, SolveOptions, get_backend
 from ..load import Scenario
@@ -49,6 +50,12 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
         lower = el.relax_lo[i] > 0
         limit = float(m.row_lb[i] if lower else m.row_ub[i])
         by = float(el.relax_lo[i] if lower else el.relax_hi[i])
+        if row["kind"] == "min_volume":
+            # the row reads sum x - mv * o >= 0: quote mv, and turn the row's slack into a
+            # change of mv (slack = change x o, o fractional in lp)
+            limit = float(scenario.instance.providers.set_index("provider").loc[row["provider"], "min_volume"])
+            o = extra.get(i, {}).get("o", 1.0)
+            by = by / o if o > 1e-9 else by
         where, key = location(scenario, row)
         out["relaxation"].append({
             "constraint": row["name"], "kind": row["kind"], "where": where, "key": key,
@@ -70,15 +77,31 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
 
 
 def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
-    """Quality rows are measured against floor x the locality's pathway volume."""
+    """The size each row's relaxation is measured against, where its limit says nothing.
+
+    Rows whose limit is 0 (a setting cap or pace row of an optional step, written against
+    the uptake variable) are measured by their magnitude, the largest |coefficient x upper
+    bound| in the row; quality rows by floor x the locality's pathway volume; minimum volume
+    rows by the minimum volume itself.
+    """
     inst = scenario.instance
-    scale = np.zeros(m.num_rows)
+    meta = m.row_meta
+    A = m.A.tocsr()
+    ub = np.where(np.isfinite(m.col_ub), m.col_ub,
+                  m.implied_ub if m.implied_ub is not None else 0.0)
+    ub = np.nan_to_num(np.where(np.isfinite(ub), ub, 0.0))
+    weighted = sp.csr_array((np.abs(A.data) * ub[A.indices], A.indices, A.indptr), shape=A.shape)
+    magnitude = weighted.max(axis=1).toarray().ravel() if A.nnz else np.zeros(m.num_rows)
+    scale = magnitude
     vol = inst.demand.groupby(["locality", "pathway"])["dmax"].sum()
     floor = inst.floors.set_index("pathway")["floor"]
-    q = np.flatnonzero((m.row_meta["kind"] == "quality").to_numpy())
-    for i in q:
-        row = m.row_meta.iloc[i]
-        scale[i] = float(floor.get(row["pathway"], 0.0) * vol.get((row["locality"], row["pathway"]), 0.0))
+    mv = inst.providers.set_index("provider")["min_volume"]
+    for i in np.flatnonzero(meta["kind"].isin(["quality", "min_volume"]).to_numpy()):
+        row = meta.iloc[i]
+        if row["kind"] == "quality":
+            scale[i] = float(floor.get(row["pathway"], 0.0) * vol.get((row["locality"], row["pathway"]), 0.0))
+        else:
+            scale[i] = float(mv.get(row["provider"], 0.0))
     return scale
 
 
@@ -98,6 +121,16 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
     D = np.where(dem["optional"].to_numpy(bool), y, dem["fixed"].to_numpy(float) - avoided)
     out: dict[int, dict] = {}
     meta = m.row_meta
+    o_cols = m.col_meta.iloc[m.block("o")]
+    o_val = dict(zip(o_cols["provider"], values[m.block("o")]))
+    for i in np.flatnonzero((meta["kind"] == "min_volume").to_numpy()):
+        out[i] = {"o": float(o_val.get(meta.iloc[i]["provider"], 1.0))}
+    k_cols = m.col_meta.iloc[m.block("k")]
+    k_used = dict(zip(k_cols["resource"], values[m.block("k")]))
+    for i in np.flatnonzero((meta["kind"] == "capacity").to_numpy()):
+        res = meta.iloc[i]["resource"]
+        if res in k_used:
+            out[i] = {"steps_used": float(k_used[res])}
     for i in np.flatnonzero(meta["kind"].isin(["quality", "pace", "setting_cap"]).to_numpy()):
         row = meta.iloc[i]
         if row["kind"] == "quality":

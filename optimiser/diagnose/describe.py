@@ -58,8 +58,15 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
         r = inst.resources.set_index("resource").loc[row["resource"]]
         text = f"{row['resource']} is {_fmt(by)} short (capacity {_fmt(r['capacity'])}"
         if r["expand_step"] > 0:
-            text += (f", {int(r['expand_max'])} expansion steps of {_fmt(r['expand_step'])} "
-                     f"allowed; the shortfall is {by / r['expand_step']:.2f} more steps")
+            used = extra.get("steps_used")
+            most = int(r["expand_max"])
+            if used is not None and used < most - 1e-9:
+                # expansion was possible but not taken (another limit, e.g. the budget, binds)
+                text += (f"; the plan uses {used:g} of {most} expansion steps of "
+                         f"{_fmt(r['expand_step'])}")
+            else:
+                text += (f"; all {most} expansion steps of {_fmt(r['expand_step'])} are used; "
+                         f"the shortfall is {by / r['expand_step']:.2f} more steps")
         return text + ")"
     if kind == "budget":
         return f"budget is {money(by, cur)} short (budget {money(limit, cur)})"
@@ -67,7 +74,8 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
         return (f"{row['provider']}'s block contract of {money(limit, cur)} must fall by "
                 f"{money(by, cur)}")
     if kind == "min_volume":
-        return f"{row['provider']}'s min_volume of {_fmt(limit)} must fall to {_fmt(limit - by)}"
+        mv = float(inst.providers.set_index("provider").loc[row["provider"], "min_volume"])
+        return f"{row['provider']}'s min_volume of {_fmt(mv)} must fall to {_fmt(mv - by)}"
     if kind == "quality":
         floor = float(inst.floors.set_index("pathway").loc[row["pathway"], "floor"])
         best = extra.get("quality")
@@ -104,7 +112,8 @@ def member_message(scenario: Scenario, row: pd.Series, limit: float) -> str:
     if kind == "block_contract":
         return f"{row['provider']} block contract {money(limit, cur)}"
     if kind == "min_volume":
-        return f"{row['provider']} min_volume {_fmt(limit)}"
+        mv = float(scenario.instance.providers.set_index("provider").loc[row["provider"], "min_volume"])
+        return f"{row['provider']} min_volume {_fmt(mv)}"
     if kind == "quality":
         floor = float(scenario.instance.floors.set_index("pathway").loc[row["pathway"], "floor"])
         return f"{row['pathway']} quality floor {floor:g} in {row['locality']}"

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..backends.base import Backend, SolveOptions, Status
+from ..errors import SolveFailed
 from ..model import LinearModel
 
 SOFT_KINDS = ("capacity", "quality", "budget", "pace", "setting_cap", "min_volume",
@@ -91,8 +92,12 @@ def elastic(model: LinearModel, backend: Backend, options: SolveOptions,
          (np.concatenate([lo_rows, hi_rows]), np.arange(k_lo + k_hi))),
         shape=(model.num_rows, k_lo + k_hi)))
     limit = np.concatenate([model.row_lb[lo_rows], model.row_ub[hi_rows]])
-    size = np.abs(limit) if scale is None else np.maximum(
-        np.abs(limit), np.concatenate([scale[lo_rows], scale[hi_rows]]))
+    size = np.abs(limit)
+    if scale is not None:  # a limit of 0 carries no size: use the row's own scale
+        row_scale = np.concatenate([scale[lo_rows], scale[hi_rows]])
+        kinds = model.row_meta["kind"].to_numpy()[np.concatenate([lo_rows, hi_rows])]
+        special = np.isin(kinds, ["quality", "min_volume"])
+        size = np.where(special | (size < 1e-9), np.maximum(size, row_scale), size)
     weights = 1.0 / np.maximum(1.0, size)
     slack_meta = pd.DataFrame({c: [None] * (k_lo + k_hi) for c in model.col_meta.columns})
     slack_meta["name"] = [f"slack{i}" for i in range(k_lo + k_hi)]
@@ -126,7 +131,11 @@ def feasible_with(model: LinearModel, enforce: np.ndarray, backend: Backend,
     m = replace(model, obj=np.zeros(model.num_cols), obj_offset=0.0,
                 row_lb=np.where(drop, -np.inf, model.row_lb),
                 row_ub=np.where(drop, np.inf, model.row_ub))
-    return backend.solve(m, options).status.has_solution
+    out = backend.solve(m, options)
+    if out.status in (Status.ERROR, Status.UNBOUNDED, Status.TIME_LIMIT):
+        raise SolveFailed(f"the diagnosis could not decide feasibility: the solver said "
+                          f"{out.status.value} ({out.message})")
+    return out.status.has_solution
 
 
 def deletion_filter(model: LinearModel, el: Elastic, backend: Backend,
@@ -150,4 +159,6 @@ def deletion_filter(model: LinearModel, el: Elastic, backend: Backend,
         keep[i] = False
         if feasible_with(model, keep, backend, options):
             keep[i] = True  # needed: without it a plan exists
-    return list(np.flatnonzero(keep)), True
+    found = list(np.flatnonzero(keep))
+    # an empty set would mean the hard rules conflict alone: not a set of requirements
+    return found, bool(found)

@@ -109,7 +109,6 @@ def render_diagnosis(d: dict) -> list[str]:
     if d.get("presolve"):
         lines.append("Found before solving:")
         lines.extend(f"  - {f['message']}\n      ({f['where']}: {f['key']})" for f in d["presolve"])
-        return lines
     if d.get("message"):
         lines.append(d["message"])
     if d.get("relaxation"):
