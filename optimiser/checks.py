@@ -86,11 +86,12 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
     out: list[Issue] = []
     ids = {p.pathway for p in pathways}
     activities = {f"{p.pathway}.{s.step}" for p in pathways for s in p.steps}
-    localities = {k for k in _mapping(data.get("localities")) if isinstance(k, str)}
+    declared = data.get("localities")
+    localities = {k for k in _mapping(declared) if isinstance(k, str)}
     # a name the schema rejects ('North') still counts as declared in its valid spelling
     localities |= {k.lower() for k in localities}
     resources = set(_mapping(data.get("resources")))
-    if "localities" in data and not localities:
+    if isinstance(declared, dict) and not localities:
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "
                              "population"))
 
@@ -109,7 +110,7 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
         v = _mapping(v)
         base = ("providers", name)
         serves = v.get("serves")
-        if isinstance(serves, list):
+        if isinstance(serves, list) and isinstance(declared, dict):  # else the schema said it
             for i, loc in enumerate(serves):
                 if isinstance(loc, str) and _ID.fullmatch(loc) and loc not in localities:
                     out.append(doc.issue(base + ("serves", i), f"no locality '{loc}'"

@@ -28,7 +28,16 @@ class Issue:
     def __str__(self) -> str:
         # Command-line overrides have no line: they print as ``--set KEY=VALUE: ...``.
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        path, message = _printable(self.path), _printable(self.message)
+        return f"{where}: {path}: {message}" if path else f"{where}: {message}"
+
+
+_ESCAPES = {i: f"\\x{i:02x}" for i in [*range(32), 127]} | {10: "\\n", 13: "\\r", 9: "\\t"}
+
+
+def _printable(text: str) -> str:
+    """Control characters from the input written as escapes: one issue, one line."""
+    return text.translate(_ESCAPES)
 
 
 class CarepathError(Exception):

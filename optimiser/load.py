@@ -153,8 +153,16 @@ def _confine(
     cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, i: int, seen: dict
 ) -> FsPath:
     """Resolve a pathway path; it must be a .yaml/.yml file under an allowed root."""
-    target = (cfg_path.resolve().parent / rel).resolve()
     where = ("pathways", i)
+    try:
+        target = (cfg_path.resolve().parent / rel).resolve()
+        target.is_file()
+    except ValueError:
+        raise ConfigError([doc.issue(where, f"'{rel}' is not a valid path (it contains a NUL "
+                                     "character)")]) from None
+    except OSError as exc:
+        raise ConfigError([doc.issue(where, f"'{rel}' cannot be read: "
+                                     f"{exc.strerror or exc}")]) from None
     if target.suffix.lower() not in YAML_SUFFIXES:
         raise ConfigError([doc.issue(where, f"'{rel}' is not a .yaml or .yml file")])
     if not any(target.is_relative_to(r) for r in roots):

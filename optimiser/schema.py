@@ -137,6 +137,8 @@ class Resource(Strict):
 
 def _serves_text(v: Any) -> Any:
     """Text other than ``all`` gets one clear message rather than one per union member."""
+    if isinstance(v, list) and not v:
+        raise ValueError("must not be empty")
     if isinstance(v, str) and v != "all":
         from .validate import suggest
 
@@ -228,25 +230,10 @@ class Solve(Strict):
     """Seconds the solver may run."""
     mip_gap: Fraction = 1e-6
     """Relative optimality gap accepted in ``milp`` and ``cp``."""
-    threads: Annotated[int, Field(ge=1)] | None = None
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     """Solver threads (CP-SAT workers); default: the solver's choice, one CP-SAT worker."""
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     """Random seed, fixed so that the same inputs give the same plan."""
-
-
-class Tables(Strict):
-    """Bulk numbers from CSV or Parquet files (SPEC 2.3)."""
-
-    localities: str | None = None
-    """locality, population."""
-    prevalence: str | None = None
-    """locality, pathway, prevalence_per_1000."""
-    offers: str | None = None
-    """provider, activity, then any of price, cost, quality, current_share."""
-    uses: str | None = None
-    """provider, activity, resource, amount."""
-    resources: str | None = None
-    """resource, capacity[, expand_step, expand_cost, expand_max_steps]."""
 
 
 class ScenarioConfig(Strict):
@@ -270,8 +257,6 @@ class ScenarioConfig(Strict):
     """What to optimise."""
     solve: Solve = Solve()
     """Solver options (the command line may override them)."""
-    tables: Tables | None = None
-    """Bulk numbers from tables."""
 
 
 MODELS_BY_NAME = {m.__name__: m for m in (ScenarioConfig, Pathway, BuyProvider, MakeProvider)}

@@ -52,7 +52,9 @@ def _issue(model: type[BaseModel], doc: Document, data: Any, root: Path, err: di
         return doc.issue(full, msg, key=True)
     if kind == "mode":
         node = _value_at(data, path)
-        mode = node.get("mode") if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            return doc.issue(full, f"expected a mapping of keys to values, got {_describe(node)}")
+        mode = node.get("mode")
         if mode is None:
             return doc.issue(full, "missing required key 'mode' (buy or make)")
         return doc.issue(full + ("mode",), f"mode must be 'buy' or 'make', got {_describe(mode)}"
@@ -85,7 +87,7 @@ def _message(kind: str, err: dict, value: Any) -> str:
         return f"must be > {_num(ctx.get('gt'))}, got {value}"
     if kind == "less_than_equal":
         return f"must be <= {_num(ctx.get('le'))}, got {value}"
-    if kind == "too_short":
+    if kind in ("too_short", "string_too_short"):
         return "must not be empty"
     if kind == "string_pattern_mismatch":
         pattern = str(ctx.get("pattern", ""))
@@ -108,7 +110,9 @@ def _message(kind: str, err: dict, value: Any) -> str:
 
 
 def _num(x: Any) -> str:
-    return f"{x:g}" if isinstance(x, (int, float)) else str(x)
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    return f"{x:g}" if isinstance(x, float) else str(x)
 
 
 def _describe(value: Any) -> str:

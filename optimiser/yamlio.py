@@ -49,8 +49,19 @@ except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _EventLoader = yaml.BaseLoader
 
 
+MAX_DIGITS = 308
+"""Longest run of digits in a whole number (beyond it the number exceeds any float)."""
+
+
+class ScalarError(ValueError):
+    """A plain scalar that looks like a number but cannot be one."""
+
+
 def resolve_scalar(text: str) -> Any:
     """The YAML 1.2 core-schema value of a plain scalar (``_`` allowed between digits)."""
+    if len(text) > MAX_DIGITS and (_INT.fullmatch(text) or _HEX.fullmatch(text) or _OCT.fullmatch(text)):
+        digits = sum(c.isalnum() for c in text) - (2 if text[:2] in ("0x", "0o") else 0)
+        raise ScalarError(f"number too large ({digits} digits)")
     if text in _NULL:
         return None
     if text in _TRUE:
@@ -120,9 +131,20 @@ def parse_text(text: str, file: str) -> Document:
     issues: list[Issue] = []
     try:
         _build(text, doc, issues)
+    except yaml.reader.ReaderError as exc:
+        before = text[: exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        issues.append(Issue(file, line, col, "", f"YAML syntax error: unacceptable character "
+                            f"#x{char:04x}: control characters are not allowed"))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        lines = text.split("\n")
+        last = len(lines) - (1 if lines and lines[-1] == "" else 0)
+        if line > max(last, 1):  # libyaml reports an error at the end one line past it
+            line, col = max(last, 1), len(lines[max(last, 1) - 1]) + 1
         context = exc.context
         if context and exc.context_mark is not None and exc.problem_mark is not None:
             cm = exc.context_mark
@@ -149,7 +171,7 @@ def parse_bytes(raw: bytes, file: str) -> Document:
         raise ConfigError([Issue(file, line, col, "", "file is not valid UTF-8 text")]) from None
     if "\t" in text:
         # YAML forbids tabs in indentation; say where rather than a parser riddle.
-        for n, line_text in enumerate(text.splitlines(), 1):
+        for n, line_text in enumerate(text.split("\n"), 1):
             stripped = line_text.lstrip(" ")
             if stripped.startswith("\t"):
                 raise ConfigError([Issue(file, n, len(line_text) - len(stripped) + 1, "",
@@ -175,6 +197,7 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
     stack: list[_Frame] = []
     nodes = 0
     documents = 0
+    dups = 0
     first_keys: dict[Path, tuple[int, int]] = {}
     try:
         while True:
@@ -206,10 +229,18 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
                     return
                 key = event.value
                 kpath = parent.path + (key,)
+                if event.tag not in (None, "!"):
+                    issues.append(Issue(doc.file, *_mark(event), dotted(kpath),
+                                        f"YAML tag '{str(event.tag).replace('tag:yaml.org,2002:', '!!')}' "
+                                        "is not allowed; write plain values"))
                 if kpath in first_keys:
                     fl, _ = first_keys.get(kpath, (0, 0))
                     issues.append(Issue(doc.file, *_mark(event), dotted(kpath),
                                         f"duplicate key '{key}' (first given at line {fl})"))
+                    # the repeated value is read (for its own errors) under a path of its own,
+                    # so its nested keys are not reported as duplicates too
+                    dups += 1
+                    key = f"{key}\x00dup{dups}"
                 parent.pending_key = key
                 parent.key_mark = _mark(event)
                 first_keys.setdefault(kpath, _mark(event))
@@ -244,7 +275,11 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
             elif isinstance(event, yaml.ScalarEvent):
                 nodes += 1
                 plain = event.style in (None, "") and tag is None
-                value = resolve_scalar(event.value) if plain else event.value
+                try:
+                    value = resolve_scalar(event.value) if plain else event.value
+                except ScalarError as exc:
+                    issues.append(Issue(doc.file, *_mark(event), dotted(path), str(exc)))
+                    value = None
                 if event.anchor is not None:
                     anchors[event.anchor] = (value, 1)
             else:  # mapping or sequence start
@@ -264,7 +299,7 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
             if parent is None:
                 doc.data = value
             elif isinstance(parent.container, dict):
-                if parent.pending_key not in parent.container:
+                if "\x00dup" not in parent.pending_key:  # a repeated key's value is dropped
                     parent.container[parent.pending_key] = value
                 doc.keys[path] = parent.key_mark or _mark(event)
                 parent.pending_key = None
