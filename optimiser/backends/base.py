@@ -101,3 +101,19 @@ class Backend(ABC):
 
 def objective_of(model: LinearModel, values: np.ndarray) -> float:
     return float(model.obj @ values + model.obj_offset)
+
+
+def max_violation(model: LinearModel, values: np.ndarray) -> float:
+    """Largest violation of a row or bound by ``values``, relative to the size of the row
+    (max of 1, its limit and the sum of its terms' magnitudes: a solver's printed digits
+    cannot do better than that)."""
+    act = model.A @ values
+    size = abs(model.A) @ np.abs(values)
+    lo = np.where(np.isfinite(model.row_lb),
+                  (model.row_lb - act) / np.maximum.reduce([np.ones_like(act), np.abs(model.row_lb), size]), 0)
+    hi = np.where(np.isfinite(model.row_ub),
+                  (act - model.row_ub) / np.maximum.reduce([np.ones_like(act), np.abs(model.row_ub), size]), 0)
+    clo = np.where(np.isfinite(model.col_lb), (model.col_lb - values) / np.maximum(1, np.abs(model.col_lb)), 0)
+    chi = np.where(np.isfinite(model.col_ub), (values - model.col_ub) / np.maximum(1, np.abs(model.col_ub)), 0)
+    parts = [a.max() for a in (lo, hi, clo, chi) if len(a)]
+    return float(max(0.0, *parts)) if parts else 0.0

@@ -23,7 +23,10 @@ import pulp
 
 from ..errors import SolverUnavailable
 from ..model import LinearModel
-from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
+from .base import (Backend, Capabilities, SolveOptions, SolverOutput, Status, max_violation,
+                   objective_of)
+
+FEASIBILITY_TOL = 1e-6
 from .interrupt import run_interruptible, terminate_children
 
 
@@ -88,16 +91,33 @@ class CbcBackend(Backend):
         return f"CBC/CLP (cbcbox {box}) via PuLP {pulp.__version__}"
 
     def solve(self, model: LinearModel, options: SolveOptions) -> SolverOutput:
+        out = self._solve(model, options, preprocess=True)
+        if out.status.has_solution and max_violation(model, out.values) > FEASIBILITY_TOL:
+            # CBC's preprocessing can hand back a plan that breaks rows ("Postprocessed model
+            # is infeasible - possible tolerance issue") and still say Optimal: try without
+            out = self._solve(model, options, preprocess=False)
+            if out.status.has_solution and max_violation(model, out.values) > FEASIBILITY_TOL:
+                return SolverOutput(Status.ERROR, None, None, None, None, None, out.seconds,
+                                    "CBC returned a plan that breaks the constraints")
+        return out
+
+    def _solve(self, model: LinearModel, options: SolveOptions, preprocess: bool) -> SolverOutput:
         start = time.perf_counter()
-        mip = model.has_integers
+        # integrality matters only for columns that appear somewhere: a MIP whose integer
+        # columns are all unused is an LP (and CBC's MIP route calls an infeasible LP
+        # "Status unknown")
+        used = (np.bincount(model.A.indices, minlength=model.num_cols) > 0) | (model.obj != 0)
+        mip = bool((model.col_integer & used).any())
         prob, cons = _build(model)
         if cons is None:  # an empty row that can never hold
             return SolverOutput(Status.INFEASIBLE, None, None, None, None, None,
                                 time.perf_counter() - start, "empty row out of bounds")
         if mip:
             seeds = [f"randomSeed {options.seed + 1}", f"randomCbcSeed {options.seed + 1}"]
+            extra = [] if preprocess else ["preprocess off"]
             solver = pulp.COIN_CMD(path=cbc_path(), msg=False, mip=True, timeLimit=options.time_limit,
-                                   gapRel=options.mip_gap, threads=options.threads, options=seeds)
+                                   gapRel=options.mip_gap, threads=options.threads,
+                                   options=seeds + extra)
         else:
             solver = _ClpCmd(path=clp_path(), msg=False, mip=False, timeLimit=options.time_limit)
         try:
@@ -116,6 +136,8 @@ class CbcBackend(Backend):
             # within its bounds will do; take the one nearest zero
             unused = np.isnan(values)
             values[unused] = np.clip(0.0, model.col_lb[unused], model.col_ub[unused])
+            whole = unused & model.col_integer
+            values[whole] = np.ceil(values[whole] - 1e-9)
             objective = objective_of(model, values)
             if not mip:
                 duals = np.zeros(model.num_rows)

@@ -2,13 +2,15 @@
 
 CP-SAT solves over integers only, so the MILP is scaled:
 
-* volumes and uptakes are whole activities (``x``, ``y`` integer), ``o`` and ``k`` as before;
+* volumes and uptakes are whole activities (``x``, ``y`` integer; uptake bounds
+  ``N*min``, ``N*max`` taken to the nearest whole activity), ``o`` and ``k`` as before;
   block-contract payments ``pay`` are whole pence;
 * every row is multiplied by the smallest power of ten (at most 10^6) that makes its
   coefficients whole; quality rows by 10^4 (quality in steps of 1e-4) and money rows
   (budget, payment, block contract) by 100 (pence), rounding what remains;
 * the objective is in pence per unit;
-* an equality (flow balance) may miss by at most half an activity:
+* a row that compares whole volumes with a share of demand (flow balance, pace of change,
+  setting caps, the demand floor) may miss by at most half an activity, e.g.
   ``const - 0.5 <= sum x - (D - const) <= const + 0.5``;
 * every integer range must fit: a row whose largest possible activity exceeds 2^62 is
   refused with :class:`ScalingError`, naming the row and the numbers involved.
@@ -36,6 +38,8 @@ LIMIT = 2**62
 MONEY_ROWS = {"budget", "payment", "block_contract"}
 QUALITY_ROWS = {"quality"}
 MAX_DECIMALS = 6
+HALF_ACTIVITY_ROWS = {"flow", "pace", "setting_cap", "demand_floor"}
+"""Rows that compare whole volumes with a share of demand: they may miss by half an activity."""
 
 
 class ScalingError(CarepathError):
@@ -64,14 +68,16 @@ def integral_model(model: LinearModel):
     if not np.all(np.isfinite(ub_src)):
         bad = model.col_meta["name"].to_numpy()[~np.isfinite(ub_src)][0]
         raise ScalingError(f"cp mode needs a finite upper bound for every variable; {bad} has none")
-    lb = np.ceil(model.col_lb * col_scale - 1e-9)
-    # a declared bound is kept; an implied one (x <= demand) gets the half activity that
-    # whole-activity flow balance may use
-    ub = np.where(np.isfinite(model.col_ub), np.floor(ub_src * col_scale + 1e-9),
-                  np.ceil((ub_src + 0.5) * col_scale))
-    # an uptake range narrower than one activity: take the nearest whole number
+    # integer columns keep their (whole) bounds; a continuous one made whole (an uptake in
+    # [N*min, N*max]) takes its bounds to the nearest whole activity; an implied bound
+    # (x <= demand) gets the half activity that whole-activity rows may use
+    ints = model.col_integer
+    lb = np.where(ints, np.ceil(model.col_lb * col_scale - 1e-9),
+                  np.floor(model.col_lb * col_scale + 0.5))
+    ub = np.where(~np.isfinite(model.col_ub), np.ceil((ub_src + 0.5) * col_scale),
+                  np.where(ints, np.floor(ub_src * col_scale + 1e-9), np.floor(ub_src * col_scale + 0.5)))
     empty = lb > ub
-    lb[empty] = ub[empty] = np.round(model.col_lb[empty] * col_scale[empty])
+    lb[empty] = ub[empty] = np.floor(model.col_lb[empty] * col_scale[empty] + 0.5)
     big = np.maximum(np.abs(lb), np.abs(ub))
 
     A = model.A.tocsr()
@@ -86,8 +92,10 @@ def integral_model(model: LinearModel):
         m = _row_scale(coefs, kinds_r[i])
         icoef = np.round(coefs * m).astype(np.int64)
         lo, hi = model.row_lb[i] * m, model.row_ub[i] * m
-        if model.row_lb[i] == model.row_ub[i]:
-            lo, hi = lo - 0.5 * m, hi + 0.5 * m  # within half an activity
+        if kinds_r[i] in HALF_ACTIVITY_ROWS or model.row_lb[i] == model.row_ub[i]:
+            # volumes are whole: a row comparing them with a (fractional) share of demand
+            # may miss by half an activity
+            lo, hi = lo - 0.5 * m, hi + 0.5 * m
         lo_i = -LIMIT if not np.isfinite(lo) else math.ceil(lo - 1e-9 * max(1.0, abs(lo)))
         hi_i = LIMIT if not np.isfinite(hi) else math.floor(hi + 1e-9 * max(1.0, abs(hi)))
         reach = float(np.abs(icoef).astype(float) @ big[cols]) if len(cols) else 0.0

@@ -51,12 +51,13 @@ def compile_model(inst: Instance) -> LinearModel:
 
 
 def _implied_upper_bounds(inst: Instance, cols) -> np.ndarray:
-    """x <= dmax of its step; pay <= max(block, sum price * dmax over the provider's arcs)."""
+    """x <= dmax of its step; pay <= max(block, sum price * (dmax + 1)) over the provider's
+    arcs (the extra activity covers whole-activity rounding in cp mode)."""
     ub = cols.ub.copy()
     dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
     ub[cols.x] = dmax
     p_idx = pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])
-    most = np.bincount(p_idx, weights=inst.arcs["unit_cost"].to_numpy(float) * dmax,
+    most = np.bincount(p_idx, weights=inst.arcs["unit_cost"].to_numpy(float) * (dmax + 1.0),
                        minlength=len(inst.providers))
     has = cols.pay_of_prov >= 0
     ub[cols.pay_of_prov[has]] = np.maximum(most[has], inst.providers["block_contract"].to_numpy(float)[has])
