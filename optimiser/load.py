@@ -18,7 +18,7 @@ from .errors import ConfigError, Issue
 from .instance import Instance, build
 from .schema import Pathway, ScenarioConfig
 from .validate import validate
-from .yamlio import Document, parse_bytes
+from .yamlio import MAX_BYTES, Document, parse_bytes
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -65,6 +65,10 @@ class Scenario:
 
 def _read(path: FsPath, shown: str) -> tuple[bytes, str]:
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refused before reading a byte of it
+            raise ConfigError([Issue(shown, 1, 1, "", f"file is {size:,} bytes; YAML files are "
+                                     f"limited to {MAX_BYTES:,} (put bulk numbers in tables)")])
         raw = path.read_bytes()
     except IsADirectoryError:
         raise ConfigError([Issue(shown, 0, 0, "", "is a folder, not a file")]) from None

@@ -230,7 +230,7 @@ class Solve(Strict):
     """Seconds the solver may run."""
     mip_gap: Fraction = 1e-6
     """Relative optimality gap accepted in ``milp`` and ``cp``."""
-    threads: Annotated[int, Field(ge=1, le=1024)] | None = None
+    threads: Annotated[int, Field(ge=1, le=64)] | None = None
     """Solver threads (CP-SAT workers); default: the solver's choice, one CP-SAT worker."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     """Random seed, fixed so that the same inputs give the same plan."""

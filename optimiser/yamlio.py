@@ -30,6 +30,9 @@ MAX_NODES = 2_000_000
 """Most values a document may expand to, aliases counted at every use (alias bombs)."""
 MAX_BYTES = 40 * 1024 * 1024
 """Largest YAML file read; bulk data belongs in tables (CSV/Parquet)."""
+MARKED_ITEMS = 10_000
+"""Items of one list that get their own line mark; later items are located at their list,
+which keeps a long list of numbers from costing a path and a mark per value."""
 
 Path = tuple[str | int, ...]
 
@@ -180,15 +183,16 @@ def parse_bytes(raw: bytes, file: str) -> Document:
 
 
 class _Frame:
-    __slots__ = ("container", "path", "pending_key", "key_mark", "anchor", "start")
+    __slots__ = ("container", "path", "pending_key", "key_mark", "anchor", "nodes0")
 
-    def __init__(self, container: Any, path: Path, anchor: str | None, start: tuple[int, int]):
+    def __init__(self, container: Any, path: Path, anchor: str | None, nodes0: int):
         self.container = container
         self.path = path
         self.pending_key: str | None = None
         self.key_mark: tuple[int, int] | None = None
         self.anchor = anchor
-        self.start = start
+        self.nodes0 = nodes0
+        """Values counted before this one opened: its own size is the difference at its end."""
 
 
 def _build(text: str, doc: Document, issues: list[Issue]) -> None:
@@ -216,7 +220,7 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
             if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 frame = stack.pop()
                 if frame.anchor is not None:
-                    anchors[frame.anchor] = (frame.container, nodes)
+                    anchors[frame.anchor] = (frame.container, nodes - frame.nodes0)
                 continue
 
             # A value starts: scalar, alias, mapping or sequence.
@@ -295,7 +299,9 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
                                     "(aliases counted at every use)"))
                 return
 
-            doc.values[path] = _mark(event)
+            if parent is None or not isinstance(parent.container, list) or \
+                    len(parent.container) < MARKED_ITEMS:
+                doc.values[path] = _mark(event)  # items past the cap point at their list
             if parent is None:
                 doc.data = value
             elif isinstance(parent.container, dict):
@@ -306,6 +312,6 @@ def _build(text: str, doc: Document, issues: list[Issue]) -> None:
             else:
                 parent.container.append(value)
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                stack.append(_Frame(value, path, event.anchor, _mark(event)))
+                stack.append(_Frame(value, path, event.anchor, nodes - 1))
     finally:
         loader.dispose()
