@@ -46,7 +46,11 @@ class Instance:
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    """A table of ``rows``; text columns are plain Python objects, since pandas' Arrow-backed
+    strings make every join's ``take`` many times slower on tables of this shape."""
+    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object]
+    return df.astype({c: object for c in text}) if text else df
 
 
 def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
@@ -170,10 +174,13 @@ def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
     )
 
     # Arcs (l,p,s,v): v serves l, v.setting in the step's settings, v has a price/cost.
+    # joined through the providers serving each locality first: joining on setting first
+    # would pair every locality with every provider of that setting (locality hubs x
+    # localities) before discarding most pairs
     arcs = (
-        dem_key.merge(step_settings, on=["pathway", "step"])
-        .merge(providers[["provider", "order", "mode", "setting"]], on="setting")
-        .merge(serves, on=["provider", "locality"])
+        dem_key.merge(serves, on="locality")
+        .merge(providers[["provider", "order", "mode", "setting"]], on="provider")
+        .merge(step_settings, on=["pathway", "step", "setting"])
     )
     arcs["activity"] = arcs["pathway"] + "." + arcs["step"]
     arcs = arcs.merge(offers, on=["provider", "activity"])
