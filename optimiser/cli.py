@@ -94,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         # a native solver's worker threads may still be winding down: leave without
         # interpreter teardown, which could abort in their destructors
         os._exit(130)
+    except BrokenPipeError:
+        # the reader went away (``carepath ... | head``): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         print(f"carepath: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
