@@ -32,7 +32,9 @@ class Issue:
         return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
 
-_ESCAPES = {i: f"\\x{i:02x}" for i in [*range(32), 127]} | {10: "\\n", 13: "\\r", 9: "\\t"}
+_ESCAPES = ({i: f"\\x{i:02x}" for i in [*range(32), *range(127, 160)]}
+            | {0x2028: "\\u2028", 0x2029: "\\u2029"} | {10: "\\n", 13: "\\r", 9: "\\t"})
+"""C0 and C1 controls and the Unicode line and paragraph separators: each would break a line."""
 
 
 def _printable(text: str) -> str:

@@ -48,7 +48,8 @@ class Instance:
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     """A table of ``rows``; text columns are plain Python objects, since pandas' Arrow-backed
     strings make every join's ``take`` many times slower on tables of this shape."""
-    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
+    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in columns})  # joins on empty text keys work
     text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object]
     return df.astype({c: object for c in text}) if text else df
 

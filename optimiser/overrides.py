@@ -97,7 +97,8 @@ def _provider_model(doc: Document, path: Path):
 
     if len(path) != 2 or path[0] != "providers" or not isinstance(doc.data["providers"][path[1]], dict):
         return None
-    return {"buy": BuyProvider, "make": MakeProvider}.get(doc.data["providers"][path[1]].get("mode"))
+    mode = doc.data["providers"][path[1]].get("mode")
+    return {"buy": BuyProvider, "make": MakeProvider}.get(mode) if isinstance(mode, str) else None
 
 
 def _provider_hint(doc: Document, path: Path, key: str) -> str:
