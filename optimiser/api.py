@@ -9,7 +9,7 @@ from .backends import REGISTRY, SolveOptions, SolverOutput, Status, backend_for,
 from .diagnose import diagnose, presolve_findings
 from . import numerics
 from .compile import compile_model
-from .errors import ConfigError, SolverUnavailable
+from .errors import ConfigError, SolveFailed, SolverUnavailable
 from .load import Scenario, load
 from .results.build import build_result
 from .results.result import Result
@@ -64,7 +64,7 @@ def solve(
         out = SolverOutput(Status.INFEASIBLE, None, None, None, None, None, 0.0, "pre-solve check")
         result = build_result(scenario, problem, out, None, mode=mode, backend=name,
                               version=solver.version())
-        diagnosis = diagnose(scenario, model, mode=mode, backend=name, options=options)
+        diagnosis = _diagnose(scenario, model, mode, name, options)
         diagnosis["presolve"] = findings
         diagnosis["method"] = "pre-solve checks, then " + diagnosis["method"]
         return replace(result, diagnosis=diagnosis)
@@ -78,8 +78,17 @@ def solve(
     result = build_result(scenario, problem, out, duals, mode=mode, backend=name,
                           version=solver.version(), ranges=ranges)
     if out.status is Status.INFEASIBLE and diagnose_infeasible:
-        result = replace(result, diagnosis=diagnose(scenario, model, mode=mode, backend=name,
-                                                    options=options))
+        result = replace(result, diagnosis=_diagnose(scenario, model, mode, name, options))
     result.summary["solver"]["total_seconds"] = round(time.perf_counter() - started, 3)
     result.summary["warnings"] = warnings
     return result
+
+
+def _diagnose(scenario: Scenario, model, mode: str, name: str, options: SolveOptions) -> dict:
+    """The diagnosis; if a solver fails inside it, the verdict (infeasible) still stands."""
+    try:
+        return diagnose(scenario, model, mode=mode, backend=name, options=options)
+    except SolveFailed as exc:
+        return {"status": "infeasible", "method": "elastic model and deletion filter",
+                "relaxation": [], "conflict": [], "irreducible": False,
+                "message": f"no plan exists, but the diagnosis could not be completed: {exc}"}

@@ -27,7 +27,7 @@ class Issue:
 
     def __str__(self) -> str:
         # Command-line overrides have no line: they print as ``--set KEY=VALUE: ...``.
-        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        where = (f"{self.file}:{self.line}:{self.column}" if self.line else _printable(self.file))
         path, message = _printable(self.path), _printable(self.message)
         return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 

@@ -144,14 +144,11 @@ def parse_text(text: str, file: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        lines = text.split("\n")
-        last = len(lines) - (1 if lines and lines[-1] == "" else 0)
-        if line > max(last, 1):  # libyaml reports an error at the end one line past it
-            line, col = max(last, 1), len(lines[max(last, 1) - 1]) + 1
+        line, col = _clamp(text, line, col)
         context = exc.context
         if context and exc.context_mark is not None and exc.problem_mark is not None:
-            cm = exc.context_mark
-            context += f" (opened at line {cm.line + 1}, column {cm.column + 1})"
+            cl, cc = _clamp(text, exc.context_mark.line + 1, exc.context_mark.column + 1)
+            context += f" (opened at line {cl}, column {cc})"
         what = " ".join(s for s in (context, exc.problem) if s)
         issues.append(Issue(file, line, col, "", f"YAML syntax error: {what}"))
     except yaml.YAMLError as exc:
@@ -159,6 +156,16 @@ def parse_text(text: str, file: str) -> Document:
     if issues:
         raise ConfigError(issues)
     return doc
+
+
+def _clamp(text: str, line: int, col: int) -> tuple[int, int]:
+    """libyaml puts an error at the end of the input one line past the last: move it to the
+    end of the last line."""
+    lines = text.split("\n")
+    last = max(len(lines) - (1 if lines and lines[-1] == "" else 0), 1)
+    if line > last:
+        return last, len(lines[last - 1]) + 1
+    return line, col
 
 
 def parse_bytes(raw: bytes, file: str) -> Document:

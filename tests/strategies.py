@@ -18,10 +18,13 @@ serves every locality with a price for every activity, and every step lists ``ho
 among its settings, so every step with demand has an arc everywhere.
 
 Numbers lie on coarse grids so that ``cp`` mode (whole activities, pence, quality in 1e-4)
-represents them exactly: money in multiples of 5 (fixed, setup, block and expansion costs
-in multiples of 100 or 500), populations in multiples of 100 and prevalences in multiples
-of 10 (so every patient count N is a whole number, at least 100), per-patient rates and
-shares in tenths, quality and overhead in hundredths, resource use in quarters.
+represents them exactly and its rounding stays well inside SPEC's 0.5 %: prices and costs in
+multiples of 5 (price ratios at most 25), fixed and setup costs in multiples of 500, block
+contracts and budgets in multiples of 100 (drawn relative to the scenario's size or today's
+cost, so that they matter), populations in multiples of 100 and prevalences in multiples of
+10 (every patient count N is whole and at least 2000), per-patient rates and shares in
+tenths, avoidance effects in twentieths, quality and overhead in hundredths, resource use
+from {0.25, 0.5, 1, 1.25, 2, 2.5} (a capacity in tens divided by any of them is whole).
 
 :func:`reference_baseline` re-derives today's allocation and its cost from the generated
 mappings alone (not from the engine), and :func:`fit_to_baseline` turns a scenario into one
@@ -119,6 +122,9 @@ class GenScenario:
 
     def __repr__(self) -> str:
         return "GenScenario.from_yaml('''\n" + self.yaml() + "''')"
+
+    def _repr_pretty_(self, printer, cycle) -> None:  # what Hypothesis prints
+        printer.text(repr(self))
 
     @classmethod
     def from_yaml(cls, text: str) -> GenScenario:
@@ -261,8 +267,9 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
 
     ``tight``: constraints that often bind or conflict (capped anchor settings, high
     quality floors, budgets below today's cost), for the infeasibility properties.
-    ``constrained``: at least one resource, and a budget, a quality floor and a pace of
-    change always present (the monotonicity property relaxes each of them).
+    ``constrained``: at least one resource and one provider besides the anchor, and a
+    budget (near today's cost), a quality floor and a pace of change always present (the
+    monotonicity property relaxes each of them).
     """
     n_paths = draw(st.integers(1, 2))
     pathways = [_pathway(draw, PATHWAYS[i], tight) for i in range(n_paths)]
@@ -297,14 +304,14 @@ def scenarios(draw, *, tight: bool = False, constrained: bool = False) -> GenSce
     dmax = max_demand(gen0)
     volume = sum(dmax.values())
     size = sum(d * anchor["prices"][f"{p}.{s}"] for (_, p, s), d in dmax.items())
-    for name in EXTRA_PROVIDERS[: draw(st.integers(0, 3))]:
+    for name in EXTRA_PROVIDERS[: draw(st.integers(1 if constrained else 0, 3))]:
         mode = draw(st.sampled_from(("buy", "make")))
         setting = draw(st.sampled_from(SETTINGS))
         v: dict = {"setting": setting, "mode": mode}
         if _chance(draw, 2):
             v["serves"] = draw(st.lists(st.sampled_from(locs), unique=True, min_size=1))
         able = [a for a in keys if setting in settings_of[a]]
-        offered = draw(st.lists(st.sampled_from(able), unique=True)) if able else []
+        offered = draw(st.lists(st.sampled_from(able), unique=True, min_size=1)) if able else []
         if _chance(draw, 1):  # a price for an activity it cannot deliver here: no arc
             offered = list(dict.fromkeys(offered + [draw(st.sampled_from(keys))]))
         # price ratios at most 25: one activity moved by cp's rounding stays cheap

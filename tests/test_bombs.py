@@ -259,7 +259,7 @@ def test_valid_config_with_a_39_mb_comment_is_read_within_budget(tmp_path):
     assert run.seconds < WALL_SECONDS and run.peak_mb < PEAK_MB, (run.seconds, run.peak_mb)
 
 
-# --------------------------------------------------------------------------- known gaps
+# --------------------------------------------------------------------------- budgets once missed
 
 
 def test_huge_sparse_file_is_refused_without_reading_it(tmp_path):
