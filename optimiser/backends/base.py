@@ -107,6 +107,11 @@ def max_violation(model: LinearModel, values: np.ndarray) -> float:
     """Largest violation of a row or bound by ``values``, relative to the size of the row
     (max of 1, its limit and the sum of its terms' magnitudes: a solver's printed digits
     cannot do better than that)."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # infinite limits are masked out
+        return _max_violation(model, values)
+
+
+def _max_violation(model: LinearModel, values: np.ndarray) -> float:
     act = model.A @ values
     size = abs(model.A) @ np.abs(values)
     lo = np.where(np.isfinite(model.row_lb),
