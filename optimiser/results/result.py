@@ -59,11 +59,18 @@ class Result:
         folder.mkdir(parents=True, exist_ok=True)
         files = self.files()
         with folder_lock(folder):
+            staging = _staging(folder)
             _remove_stale_temporaries(folder)
-            written = [write_atomic(folder / name, data) for name, data in files.items()]
+            _remove_stale_temporaries(staging)
+            written = [write_atomic(folder / name, data, staging) for name, data in files.items()]
             for name in OUTPUT_FILES:
                 if name not in files and (folder / name).exists():
                     (folder / name).unlink()
+            if staging != folder:
+                try:
+                    staging.rmdir()
+                except OSError:
+                    pass
         return written
 
 
@@ -83,6 +90,21 @@ def folder_lock(folder: Path):
         os.close(fd)  # closing releases the lock
 
 
+def _staging(folder: Path) -> Path:
+    """Where a file gets its temporary name before it is renamed into ``folder``: a hidden
+    folder beside it on the same file system, so that even a kill between naming and
+    renaming leaves nothing stray in the output folder (the next write clears it); the
+    output folder itself when no such sibling can be made."""
+    staging = folder.parent / f".{folder.name}.carepath-staging"
+    try:
+        staging.mkdir(exist_ok=True)
+        if staging.stat().st_dev == folder.stat().st_dev:
+            return staging
+    except OSError:
+        pass
+    return folder
+
+
 def _remove_stale_temporaries(folder: Path) -> None:
     """Temporary files left by a run that was killed while writing (mkstemp fallback)."""
     for p in folder.glob(f"{TMP_PREFIX}*.tmp"):
@@ -92,17 +114,18 @@ def _remove_stale_temporaries(folder: Path) -> None:
             pass
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes, staging: Path | None = None) -> Path:
     """Replace ``path`` with ``data`` so that a reader or a crash sees the old or the new file.
 
     On Linux the data goes to an unnamed file (``O_TMPFILE``), which vanishes if the process
-    dies while writing; once complete and on disk it is linked under a temporary name and
-    renamed over ``path`` in two consecutive system calls, so a name exists only for
-    microseconds. Elsewhere a named temporary file beside it is used. Either way, a
+    dies while writing; once complete and on disk it is linked under a temporary name in
+    ``staging`` (default: beside ``path``) and renamed over ``path`` in two consecutive
+    system calls. Elsewhere a named temporary file in ``staging`` is used. Either way, a
     temporary left by a killed run is removed by the next write into the folder.
     """
-    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    fd = _unnamed(path.parent)
+    where = staging if staging is not None else path.parent
+    tmp = where / f"{TMP_PREFIX}{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    fd = _unnamed(where)
     if fd is not None:
         try:
             _write_all(fd, data)
