@@ -20,10 +20,12 @@ On top of those, every run replays (``@example``) the minimal counterexamples th
 properties found in earlier engine versions (``COUNTEREXAMPLES``; fixed in 744da20), so they
 stay fixed.
 
-Open engine bugs (``OPEN_BUGS``) are recognised by a precise signature, counted, and kept
-out of the way of the rest of the property; each has a strict-xfail test at the end that
-replays its minimal reproduction and asserts what SPEC requires, so a fix turns it into an
-unexpected pass (then drop the marker and the signature).
+Open engine bugs (``OPEN_BUGS``: BUG-6 to BUG-9) are recognised by a precise signature
+(on generated scenarios only), counted, and kept out of the way of the rest of the
+property; each has a strict-xfail test at the end that replays its minimal reproduction and
+asserts what SPEC requires, so a fix turns it into an unexpected pass (then drop the marker
+and the signature). They were found with ``HYPOTHESIS_PROFILE=dev`` and larger counts; the
+derandomized ``ci`` examples do not currently meet them.
 
 ``CAREPATH_REPORT=1`` prints, after the module, the largest relative disagreement seen per
 pair of backends and how often each outcome and signature was met (counts include the
@@ -74,10 +76,13 @@ SUMMARY_ABS = 0.02
 """summary.json rounds money to pennies: three parts (fixed, overhead, setup) within 0.005 each."""
 TIME_LIMIT = 120.0
 """A safety net only: these models solve in milliseconds."""
+CP_TIME_LIMIT = 20.0
+"""cp's limit: CP-SAT solves these in milliseconds too, except when BUG-9 strikes."""
 
 MODES = ("lp", "milp", "cp")
 BACKENDS = {m: [n for n, i in REGISTRY.items() if m in i.modes] for m in MODES}
 OPTS = SolveOptions(time_limit=TIME_LIMIT, mip_gap=MIP_GAP)
+CP_OPTS = SolveOptions(time_limit=CP_TIME_LIMIT, mip_gap=MIP_GAP)
 
 
 def scale(*values: float) -> float:
@@ -108,6 +113,16 @@ OPEN_BUGS = {
         "cbc backend (milp): CBC's bound tightening ('Bound tightening: infeasibility proved "
         "- skipping solve', with or without preprocess/presolve) declares INFEASIBLE models "
         "that have a verified feasible plan, e.g. a budget up to about 0.6 % above the optimum"),
+    "BUG-8 cbc-eight-digits": (
+        "cbc backend (lp and milp): values are read from CBC's solution file with 8 significant "
+        "digits, so on a row whose limit is near zero (a step whose demand is avoided down to "
+        "0) the plan misses by up to 1e-5 and summary.check.max_violation exceeds 1e-6"),
+    "BUG-9 cp-slow-proof": (
+        "cp mode (performance): CP-SAT with its one default worker needs about 14 s to prove "
+        "optimal a 19-variable, 27-row model (two localities, five steps, two providers, "
+        "an expandable resource, max_shift 0.2); the generated scenario it came from still "
+        "had a 0.65 % gap after 120 s (status FEASIBLE), though its plan was within 0.001 % "
+        "of milp"),
     "BUG-7 cp-pace-split": (
         "cp mode: each pace row x >= (1-max_shift)*share0*D may miss by half an activity, but "
         "when a step's demand is split between providers their whole-activity floors can still "
@@ -327,6 +342,83 @@ steps:
 # 50.7 + 50.7, 8112. cp: each pace row x >= 50.7 - 0.5 = 50.2 takes 51; 51 + 51 = 102 >
 # 101.4 + 0.5: infeasible. Found as 0.8/0.2 of D = 1863.2 (1491 + 373 > 1863.7).
 
+CBC_EIGHT_DIGITS = GenScenario.from_yaml('''
+# --- configs/scenario.yaml
+scenario: cbc digits
+pathways: [../pathways/care.yaml]
+localities:
+  north: {population: 100000}
+providers:
+  hosp: {setting: hospital, mode: buy, prices: {care.rehab: 50, care.admission: 200}}
+# --- pathways/care.yaml
+pathway: care
+prevalence_per_1000: 100
+steps:
+- {step: rehab, per_patient: {min: 0, max: 0.5}, settings: [hospital], avoids: {admission: 0.3}}
+- {step: admission, per_patient: 0.1, settings: [hospital]}
+''')
+# BUG-8 (cbc, lp and milp; OPEN): N = 10000. A rehab (50) avoids 0.3 admissions (worth 60),
+# so rehab rises until admissions are gone: 1000 / 0.3 = 3333.33..., optimum 166666.67
+# (highs, glop: check 0). cbc reads rehab as 3333.3333 (8 digits): admissions' demand is
+# 1e-5, the admission flow misses by 1e-5, check max_violation 1e-5 > 1e-6.
+
+CP_SLOW_PROOF = GenScenario.from_yaml('''
+# --- configs/scenario.yaml
+scenario: cp slow proof
+pathways: [../pathways/heart.yaml]
+localities:
+  north:
+    population: 499800
+    prevalence_per_1000: {heart: 10}
+  south: {population: 325300}
+resources:
+  nurse:
+    capacity: 88630
+    expand: {step: 26300, cost: 5128500, max_steps: 2}
+providers:
+  acute:
+    setting: hospital
+    mode: buy
+    prices: {heart.s1: 480, heart.s2: 300, heart.s3: 445, heart.s4: 175, heart.s5: 55}
+    current_share: {heart.s1: 0.4, heart.s4: 1.0, heart.s5: 1.0}
+    uses:
+      heart.s2: {nurse: 2}
+      heart.s3: {nurse: 0.5}
+      heart.s4: {nurse: 1.25}
+      heart.s5: {nurse: 2}
+  v2:
+    setting: hospital
+    mode: make
+    costs: {heart.s1: 240, heart.s3: 260}
+    current_share: {heart.s1: 0.6}
+    uses:
+      heart.s3: {nurse: 2.5}
+constraints: {max_shift: 0.2}
+# --- pathways/heart.yaml
+pathway: heart
+prevalence_per_1000: 50
+steps:
+- step: s1
+  per_patient: {min: 0.0, max: 0.1}
+  settings: [community, hospital]
+- step: s2
+  per_patient: 1.4
+  settings: [hospital]
+- step: s3
+  per_patient: 0.5
+  settings: [third_sector, hospital, primary_care]
+- step: s4
+  per_patient: {min: 0.3, max: 0.4}
+  settings: [hospital]
+  avoids: {s2: 0.35, s5: 0.4}
+- step: s5
+  per_patient: 1.2
+  settings: [hospital, primary_care, community]
+''')
+# BUG-9 (cp, performance; OPEN): milp (highs, milliseconds) 20440195.51; cp finds
+# 20439735.00 at once but proves it optimal only after about 14 s with one worker (7 s with
+# two); with a 5 s limit it stops FEASIBLE with a 0.8 % gap.
+
 COUNTEREXAMPLES = {"BUG-1": CBC_POSTSOLVE, "BUG-2": CP_PACE, "BUG-3": CP_UPTAKE, "BUG-4": CP_PAY,
                    "BUG-4b": CP_PAY_WORSE, "BUG-5": CBC_UNUSED_INTEGER}
 
@@ -348,7 +440,8 @@ def compiled(gen: GenScenario, overrides=()) -> LinearModel:
 
 
 def solve(model: LinearModel, mode: str, name: str):
-    return backend(name).solve(model.relaxed() if mode == "lp" else model, OPTS)
+    return backend(name).solve(model.relaxed() if mode == "lp" else model,
+                               CP_OPTS if mode == "cp" else OPTS)
 
 
 def violation(model: LinearModel, values: np.ndarray, integral: bool) -> float:
@@ -386,6 +479,24 @@ def cp_pace_split(model: LinearModel, milp_objective: float) -> bool:
     return False
 
 
+def cbc_digits(gen: GenScenario, sc, mode: str, name: str, check: dict) -> bool:
+    """BUG-8's signature (generated scenarios only): a cbc plan whose only fault is CBC's
+    8-significant-digit solution file -- the engine's check (relative to each limit) finds at
+    most 1e-4 on a row whose limit is near zero, while relative to the row's own terms the
+    plan holds to 1e-6, and highs' plan for the same scenario passes the check."""
+    if not gen.tags or name != "cbc" or not CHECK_MAX < check["max_violation"] <= 1e-4:
+        return False
+    model = compile_model(sc.instance)
+    out = solve(model, mode, "cbc")
+    if violation(model, out.values, integral=mode == "milp") > CHECK_MAX:
+        return False
+    highs = optimiser.solve(sc, mode=mode, backend="highs", mip_gap=MIP_GAP, time_limit=TIME_LIMIT)
+    if highs.summary["check"]["max_violation"] > CHECK_MAX:
+        return False
+    SEEN["BUG-8 cbc-eight-digits"] += 1
+    return True
+
+
 def cp_borderline(milp_objective: float, budget: float | None) -> bool:
     """milp's optimum lies within 0.5 % of the budget: whole activities may honestly not
     fit under it (SPEC only promises cp within 0.5 % of milp), so cp may say infeasible."""
@@ -406,6 +517,13 @@ def solve_everywhere(gen: GenScenario) -> tuple[LinearModel, dict]:
     for mode in MODES:
         for name in BACKENDS[mode]:
             out = solve(model, mode, name)
+            milp = outs.get(("milp", "highs"))
+            if mode == "cp" and gen.tags and out.status is Status.FEASIBLE and milp.status is Status.OPTIMAL \
+                    and abs(out.objective - milp.objective) <= CP_REL * scale(milp.objective):
+                # BUG-9's signature: no proof within the limit, but a plan within 0.5 % of milp;
+                # judge that plan as cp's answer
+                SEEN["BUG-9 cp-slow-proof"] += 1
+                out = dataclasses.replace(out, status=Status.OPTIMAL)
             assert out.status in (Status.OPTIMAL, Status.INFEASIBLE), (mode, name, out.status, out.message)
             outs[(mode, name)] = out
     # BUG-6's signature: cbc says infeasible though we hold a plan verified feasible here
@@ -533,7 +651,8 @@ def test_independent_check_and_total_recomputed_from_the_files(gen, how):
         assert r.objective is None and r.allocation is None and r.diagnosis
         return
     check = r.summary["check"]
-    assert check["max_violation"] <= CHECK_MAX, check
+    if not cbc_digits(gen, sc, mode, name, check):
+        assert check["max_violation"] <= CHECK_MAX, check
     # The solver's objective prices its own variables (pay, o, k); the check prices the
     # volumes. They differ by what the solver's feasibility tolerance lets rows like
     # pay >= sum price * x miss by: within the 1e-6 relative the check itself accepts.
@@ -699,3 +818,23 @@ def test_bug7_cp_agrees_with_milp_when_a_frozen_step_is_split(gen):
     assert milp.status is Status.OPTIMAL
     assert cp.status is Status.OPTIMAL, cp.status
     assert abs(cp.objective - milp.objective) <= CP_REL * scale(milp.objective)
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN_BUGS["BUG-8 cbc-eight-digits"])
+@settings(phases=[Phase.explicit])
+@given(scenarios(), st.sampled_from(["lp", "milp"]))
+@example(CBC_EIGHT_DIGITS, "lp")
+@example(CBC_EIGHT_DIGITS, "milp")
+def test_bug8_cbc_plan_passes_the_check_when_demand_is_avoided_to_zero(gen, mode):
+    r = optimiser.solve(load(gen), mode=mode, backend="cbc")
+    assert r.status is Status.OPTIMAL
+    assert r.summary["check"]["max_violation"] <= CHECK_MAX, r.summary["check"]
+
+
+@pytest.mark.xfail(strict=True, reason=OPEN_BUGS["BUG-9 cp-slow-proof"])
+@settings(phases=[Phase.explicit])
+@given(scenarios())
+@example(CP_SLOW_PROOF)
+def test_bug9_cp_proves_a_small_model_optimal_within_seconds(gen):
+    r = optimiser.solve(load(gen), mode="cp", backend="cpsat", time_limit=5)
+    assert r.status is Status.OPTIMAL, (r.status, r.summary["solver"]["gap"])
