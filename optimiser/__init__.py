@@ -7,6 +7,11 @@
 >>> result.write("out/")                                    # doctest: +SKIP
 """
 
+import time as _time
+
+_IMPORT_STARTED = _time.perf_counter()
+"""When the package began importing (``carepath solve --timings`` reports import time)."""
+
 __version__ = "0.1.0"
 
 from .api import solve  # noqa: E402

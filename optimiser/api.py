@@ -59,6 +59,7 @@ def solve(
     warnings = numerics.check(model)  # NumericsError above 1e9 within a row
     problem = model.relaxed() if mode == "lp" else model
     findings = presolve_findings(scenario) if diagnose_infeasible else []
+    compiled = time.perf_counter()
     if findings:
         # plain impossibilities: no solver needed to know there is no plan
         out = SolverOutput(Status.INFEASIBLE, None, None, None, None, None, 0.0, "pre-solve check")
@@ -69,6 +70,7 @@ def solve(
         diagnosis["method"] = "pre-solve checks, then " + diagnosis["method"]
         return replace(result, diagnosis=diagnosis)
     out = solver.solve(problem, options)
+    solved = time.perf_counter()
     duals, ranges = out.row_duals, out.row_ranges
     if out.status.has_solution and problem.has_integers and solver.capabilities.duals:
         # shadow prices of the LP with the integer decisions fixed at their optimum
@@ -79,8 +81,16 @@ def solve(
                           version=solver.version(), ranges=ranges)
     if out.status is Status.INFEASIBLE and diagnose_infeasible:
         result = replace(result, diagnosis=_diagnose(scenario, model, mode, name, options))
-    result.summary["solver"]["total_seconds"] = round(time.perf_counter() - started, 3)
+    finished = time.perf_counter()
+    result.summary["solver"]["total_seconds"] = round(finished - started, 3)
     result.summary["warnings"] = warnings
+    result.extras["timings"] = {
+        **scenario.timings,
+        "compile": compiled - started,
+        "backend_load": out.load_seconds,
+        "solver": (solved - compiled) - out.load_seconds,
+        "results": finished - solved,
+    }
     return result
 
 

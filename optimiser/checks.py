@@ -16,7 +16,8 @@ import numpy as np
 
 from .errors import Issue
 from .instance import Instance
-from .schema import BuyProvider, Pathway, ScenarioConfig
+from .schema import Pathway, ScenarioConfig
+from .tables import TableSet
 from .validate import suggest
 from .yamlio import Document
 
@@ -76,7 +77,10 @@ def _mapping(v) -> dict:
 
 
 def check_references(data: dict, pathways: list[Pathway], doc: Document,
-                     unchecked: set[str] = frozenset()) -> list[Issue]:
+                     unchecked: set[str] = frozenset(), *,
+                     extra_localities: set[str] = frozenset(),
+                     extra_resources: set[str] = frozenset(),
+                     blind_to: set[str] = frozenset()) -> list[Issue]:
     """Names in the config refer to declared things, with ``did you mean``.
 
     Runs on the raw document, so that it reports alongside schema errors (one pass).
@@ -90,7 +94,8 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
     localities = {k for k in _mapping(declared) if isinstance(k, str)}
     # a name the schema rejects ('North') still counts as declared in its valid spelling
     localities |= {k.lower() for k in localities}
-    resources = set(_mapping(data.get("resources")))
+    localities |= set(extra_localities)  # declared in a localities table
+    resources = set(_mapping(data.get("resources"))) | set(extra_resources)
     if isinstance(declared, dict) and not localities:
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "
                              "population"))
@@ -110,7 +115,9 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
         v = _mapping(v)
         base = ("providers", name)
         serves = v.get("serves")
-        if isinstance(serves, list) and isinstance(declared, dict):  # else the schema said it
+        if (isinstance(serves, list) and (isinstance(declared, dict) or extra_localities)
+                and "localities" not in blind_to):
+            # (else the schema said it)
             for i, loc in enumerate(serves):
                 if isinstance(loc, str) and _ID.fullmatch(loc) and loc not in localities:
                     out.append(doc.issue(base + ("serves", i), f"no locality '{loc}'"
@@ -122,7 +129,8 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
                                          + suggest(act, activities), key=True))
         for act, per in _mapping(v.get("uses")).items():
             for r in _mapping(per):
-                if isinstance(r, str) and _ID.fullmatch(r) and r not in resources:
+                if (isinstance(r, str) and _ID.fullmatch(r) and r not in resources
+                        and "resources" not in blind_to):
                     out.append(doc.issue(base + ("uses", act, r), f"no resource '{r}'"
                                          + suggest(r, resources), key=True))
     from .backends import REGISTRY
@@ -141,10 +149,23 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
 
 def check_instance(
     config: ScenarioConfig, pathways: list[Pathway], inst: Instance, doc: Document,
-    pdocs: list[Document],
+    pdocs: list[Document], tables: TableSet = TableSet(),
 ) -> list[Issue]:
-    """Arcs, shares, quality and baseline demand, on the built tables."""
+    """Arcs, shares, quality and baseline demand, on the built tables. A value that came
+    from a table is located at its cell."""
     out: list[Issue] = []
+
+    def at(path: tuple, message: str, key: bool = False) -> Issue:
+        found = tables.locate(path)
+        if found is not None:
+            where, _ = found
+            file, line, column = where.rsplit(":", 2)
+            return Issue(file, int(line), column, "", message)
+        return doc.issue(path, message, key=key)
+
+    if not len(inst.localities):
+        out.append(doc.issue(("localities",), "no localities: declare at least one with its "
+                             "population (in the YAML or a localities table)"))
     step_at = {
         f"{p.pathway}.{s.step}": (pdoc, i)
         for p, pdoc in zip(pathways, pdocs)
@@ -159,8 +180,7 @@ def check_instance(
     for act, rows in missing.groupby("activity", sort=False):
         pdoc, i = step_at[act]
         step = pathways[[p.pathway for p in pathways].index(act.split(".")[0])].steps[i]
-        offering = [n for n, v in config.providers.items()
-                    if act in (v.prices if isinstance(v, BuyProvider) else v.costs)]
+        offering = list(dict.fromkeys(inst.offers.loc[inst.offers["activity"] == act, "provider"]))
         out.append(pdoc.issue(
             ("steps", i, "settings"),
             f"no provider can deliver {act} in {_places(rows['locality'])}: it needs a "
@@ -168,14 +188,15 @@ def check_instance(
             f"has a price or cost for it (providers with one: {', '.join(offering) or 'none'})"))
 
     # A declared share needs an arc.
-    arc_pairs = set(zip(arcs["provider"], arcs["activity"]))
-    for name, v in config.providers.items():
-        for act in v.current_share:
-            if act in step_at and (name, act) not in arc_pairs:
-                out.append(doc.issue(("providers", name, "current_share", act),
-                                     f"{name} has a current share of {act} but cannot deliver "
-                                     "it (no price/cost, setting not allowed, or no locality "
-                                     "served)", key=True))
+    decl0 = inst.declared_shares
+    pairs = arcs[["provider", "activity"]].drop_duplicates()
+    lost = decl0.merge(pairs, on=["provider", "activity"], how="left", indicator=True)
+    lost = lost[(lost["_merge"] == "left_only") & lost["activity"].isin(step_at.keys())]
+    for name, act in zip(lost["provider"][:50], lost["activity"][:50]):
+        out.append(at(("providers", name, "current_share", act),
+                      f"{name} has a current share of {act} but cannot deliver "
+                      "it (no price/cost, setting not allowed, or no locality "
+                      "served)", key=True))
 
     # Declared shares add up to 1 per locality and step.
     decl = arcs.merge(inst.declared_shares, on=["provider", "activity"])
@@ -189,7 +210,7 @@ def check_instance(
             parts = decl[(decl["activity"] == act) & decl["locality"].isin(locs[:1])]
             detail = ", ".join(f"{r.provider} {r.share:g}" for r in parts.itertuples())
             first = parts["provider"].iloc[0]
-            out.append(doc.issue(("providers", first, "current_share", act),
+            out.append(at(("providers", first, "current_share", act),
                                  f"current shares of {act} in {_places(locs)} add up to "
                                  f"{total:g} ({detail}); they must add up to 1", key=True))
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 
-from . import __version__
+from . import _IMPORT_STARTED, __version__
 from .backends import REGISTRY, Status
 from .errors import CarepathError, ConfigError, SolverUnavailable
 from .numerics import NumericsError
@@ -65,10 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds the solver may run")
     s.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
     s.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
+    s.add_argument("--timings", action="store_true",
+                   help="print seconds per stage to stderr as one JSON line (for benchmarks)")
     return p
 
 
+_STARTED = 0.0
+
+
 def main(argv: list[str] | None = None) -> int:
+    global _STARTED
+    _STARTED = time.perf_counter()
     args = _parser().parse_args(argv)
     try:
         return _run(args)
@@ -133,10 +141,19 @@ def _run(args: argparse.Namespace) -> int:
     out_dir = args.out or os.path.join("runs", scenario.slug)
     for w in result.summary.get("warnings", []):
         print(f"warning: {w}", file=sys.stderr)
+    wrote = time.perf_counter()
     result.write(out_dir)
     from .results.text import render
 
     print(render(result, out_dir))
+    if args.timings:
+        import json
+
+        t = dict(result.extras.get("timings", {}))
+        t["write"] = time.perf_counter() - wrote
+        t["import"] = _STARTED - _IMPORT_STARTED
+        t["total_in_process"] = time.perf_counter() - _IMPORT_STARTED
+        print("timings: " + json.dumps({k: round(v, 4) for k, v in t.items()}), file=sys.stderr)
     return EXIT[result.status]
 
 

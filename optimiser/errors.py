@@ -27,7 +27,10 @@ class Issue:
 
     def __str__(self) -> str:
         # Command-line overrides have no line: they print as ``--set KEY=VALUE: ...``.
-        where = (f"{self.file}:{self.line}:{self.column}" if self.line else _printable(self.file))
+        # A table cell has a column name and may sit on Parquet row 0.
+        located = self.line or (isinstance(self.column, str) and self.column)
+        where = (f"{self.file}:{self.line}:{_printable(str(self.column))}" if located
+                 else _printable(self.file))
         path, message = _printable(self.path), _printable(self.message)
         return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
+from .tables import TableSet
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,23 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
     return df.astype({c: object for c in text}) if text else df
 
 
-def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
-    """Tables of the scenario. Assumes names cross-check (see :mod:`optimiser.checks`)."""
-    localities = _frame(
-        [{"locality": k, "population": float(v.population)} for k, v in config.localities.items()],
-        ["locality", "population"],
-    )
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Rows of the YAML, then rows of the table (which may be empty or absent)."""
+    frames = [f for f in frames if len(f)] or frames[:1]
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = TableSet()) -> Instance:
+    """Tables of the scenario: the YAML's entries, then the rows of its CSV/Parquet tables
+    (SPEC section 2.3). Assumes names cross-check and no value is given twice (see
+    :mod:`optimiser.checks` and :mod:`optimiser.tables`)."""
+    t_loc = tables.frame("localities")
+    t_loc = t_loc[~t_loc["locality"].isin(config.localities.keys())]  # a --set YAML entry wins
+    localities = _concat([
+        _frame([{"locality": k, "population": float(v.population)}
+                for k, v in config.localities.items()], ["locality", "population"]),
+        t_loc[["locality", "population"]],
+    ]).reset_index(drop=True)
     steps = _frame(
         [
             {
@@ -77,14 +89,19 @@ def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
         ],
         ["pathway", "step", "activity", "optional", "per_patient", "umin", "umax", "prevalence"],
     )
-    overrides = _frame(
-        [
-            {"locality": loc, "pathway": pw, "override": float(v)}
-            for loc, spec in config.localities.items()
-            for pw, v in spec.prevalence_per_1000.items()
-        ],
-        ["locality", "pathway", "override"],
-    )
+    t_prev = tables.frame("prevalence").dropna(subset=["prevalence_per_1000"])
+    overrides = _concat([
+        _frame(
+            [
+                {"locality": loc, "pathway": pw, "override": float(v)}
+                for loc, spec in config.localities.items()
+                for pw, v in spec.prevalence_per_1000.items()
+            ],
+            ["locality", "pathway", "override"],
+        ),
+        t_prev[["locality", "pathway", "prevalence_per_1000"]].rename(
+            columns={"prevalence_per_1000": "override"}),
+    ])
 
     # Demand: locality x step, in config order.
     demand = localities.merge(steps, how="cross")
@@ -143,27 +160,48 @@ def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
         ["provider", "order", "mode", "setting", "block_contract", "fixed_cost", "min_volume",
          "overhead", "setup_cost"],
     )
+    all_localities = list(localities["locality"])
     serves = _frame(
         [
             {"provider": name, "locality": loc}
             for name, v in config.providers.items()
-            for loc in (config.localities if v.serves == "all" else v.serves)
+            for loc in (all_localities if v.serves == "all" else v.serves)
         ],
         ["provider", "locality"],
     )
-    offers = _frame(
-        [
-            {
-                "provider": name,
-                "activity": act,
-                "unit_cost": float(price),
-                "quality": float(v.quality.get(act, v.quality.get("default", np.nan))),
-            }
-            for name, v in config.providers.items()
-            for act, price in (v.prices if isinstance(v, BuyProvider) else v.costs).items()
-        ],
-        ["provider", "activity", "unit_cost", "quality"],
-    )
+    t_off = tables.frame("offers")
+    priced = t_off["price"].fillna(t_off["cost"])
+    offers = _concat([
+        _frame(
+            [
+                {"provider": name, "activity": act, "unit_cost": float(price)}
+                for name, v in config.providers.items()
+                for act, price in (v.prices if isinstance(v, BuyProvider) else v.costs).items()
+            ],
+            ["provider", "activity", "unit_cost"],
+        ),
+        pd.DataFrame({"provider": t_off["provider"], "activity": t_off["activity"],
+                      "unit_cost": priced})[priced.notna().to_numpy()],
+    ])
+    # quality: the provider's entry for the activity, else its default (YAML or table)
+    t_q = t_off[t_off["quality"].notna()]
+    qual = _concat([
+        _frame(
+            [
+                {"provider": name, "activity": act, "q": float(q)}
+                for name, v in config.providers.items()
+                for act, q in v.quality.items()
+            ],
+            ["provider", "activity", "q"],
+        ),
+        pd.DataFrame({"provider": t_q["provider"], "activity": t_q["activity"], "q": t_q["quality"]}),
+    ])
+    is_default = (qual["activity"] == "default").to_numpy()
+    offers = offers.merge(qual[~is_default], on=["provider", "activity"], how="left")
+    defaults = qual[is_default].drop(columns="activity").rename(columns={"q": "qd"})
+    offers = offers.merge(defaults, on="provider", how="left")
+    offers["quality"] = offers["q"].fillna(offers["qd"]).astype(float)
+    offers = offers[["provider", "activity", "unit_cost", "quality"]]
     step_settings = _frame(
         [
             {"pathway": p.pathway, "step": s.step, "setting": g}
@@ -190,26 +228,35 @@ def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
                  "mode", "unit_cost", "quality"]]
     arcs.index.name = "arc"
 
-    declared = _frame(
-        [
-            {"provider": name, "activity": act, "share": float(sh)}
-            for name, v in config.providers.items()
-            for act, sh in v.current_share.items()
-        ],
-        ["provider", "activity", "share"],
-    )
+    t_sh = t_off[t_off["current_share"].notna()]
+    declared = _concat([
+        _frame(
+            [
+                {"provider": name, "activity": act, "share": float(sh)}
+                for name, v in config.providers.items()
+                for act, sh in v.current_share.items()
+            ],
+            ["provider", "activity", "share"],
+        ),
+        pd.DataFrame({"provider": t_sh["provider"], "activity": t_sh["activity"],
+                      "share": t_sh["current_share"]}),
+    ])
     arcs["share0"] = _baseline_shares(arcs, declared)
     arcs["x0"] = arcs["share0"] * demand["d0"].to_numpy()[arcs["dem"].to_numpy()]
 
-    uses_rows = _frame(
-        [
-            {"provider": name, "activity": act, "resource": r, "amount": float(a)}
-            for name, v in config.providers.items()
-            for act, per in v.uses.items()
-            for r, a in per.items()
-        ],
-        ["provider", "activity", "resource", "amount"],
-    )
+    t_use = tables.frame("uses").dropna(subset=["amount"])
+    uses_rows = _concat([
+        _frame(
+            [
+                {"provider": name, "activity": act, "resource": r, "amount": float(a)}
+                for name, v in config.providers.items()
+                for act, per in v.uses.items()
+                for r, a in per.items()
+            ],
+            ["provider", "activity", "resource", "amount"],
+        ),
+        t_use[["provider", "activity", "resource", "amount"]],
+    ])
     uses = (
         arcs.reset_index()[["arc", "provider", "activity"]]
         .merge(uses_rows, on=["provider", "activity"])
@@ -217,19 +264,29 @@ def build(config: ScenarioConfig, pathways: list[Pathway]) -> Instance:
         .reset_index(drop=True)
     )
 
-    resources = _frame(
-        [
-            {
-                "resource": name,
-                "capacity": float(r.capacity),
-                "expand_step": float(r.expand.step) if r.expand else 0.0,
-                "expand_cost": float(r.expand.cost) if r.expand else 0.0,
-                "expand_max": int(r.expand.max_steps) if r.expand else 0,
-            }
-            for name, r in config.resources.items()
-        ],
-        ["resource", "capacity", "expand_step", "expand_cost", "expand_max"],
-    )
+    t_res = tables.frame("resources")
+    t_res = t_res[~t_res["resource"].isin(config.resources.keys())]  # a --set YAML entry wins
+    resources = _concat([
+        _frame(
+            [
+                {
+                    "resource": name,
+                    "capacity": float(r.capacity),
+                    "expand_step": float(r.expand.step) if r.expand else 0.0,
+                    "expand_cost": float(r.expand.cost) if r.expand else 0.0,
+                    "expand_max": int(r.expand.max_steps) if r.expand else 0,
+                }
+                for name, r in config.resources.items()
+            ],
+            ["resource", "capacity", "expand_step", "expand_cost", "expand_max"],
+        ),
+        pd.DataFrame({
+            "resource": t_res["resource"], "capacity": t_res["capacity"],
+            "expand_step": t_res["expand_step"].fillna(0.0),
+            "expand_cost": t_res["expand_cost"].fillna(0.0),
+            "expand_max": t_res["expand_max_steps"].fillna(0).astype(int),
+        }),
+    ]).reset_index(drop=True)
 
     cap_rows = _frame(
         [

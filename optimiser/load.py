@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 
-from . import checks, overrides as overrides_mod
+from . import checks, overrides as overrides_mod, tables as tables_mod
 from .errors import ConfigError, Issue
 from .instance import Instance, build
 from .schema import Pathway, ScenarioConfig
@@ -44,10 +45,24 @@ class Scenario:
     files: tuple[SourceFile, ...]
     overrides: tuple[str, ...]
     instance: Instance
+    tables: tables_mod.TableSet = tables_mod.TableSet()
+    """The CSV/Parquet tables the config names (SPEC section 2.3), as checked."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall-clock seconds of ``load`` (read and validate) and ``instance`` (tables built and
+    checked)."""
 
     @property
     def name(self) -> str:
         return self.config.scenario
+
+    def locate(self, path: tuple) -> tuple[str, str]:
+        """``(FILE:LINE:COL, key.path)`` where the value at the YAML-equivalent ``path`` was
+        given: the table cell that gave it, else the config key (or its nearest ancestor)."""
+        found = self.tables.locate(tuple(path))
+        if found is not None:
+            return found
+        issue = self.document.issue(tuple(path), "")
+        return (f"{issue.file}:{issue.line}:{issue.column}" if issue.line else issue.file), issue.path
 
     @property
     def slug(self) -> str:
@@ -56,7 +71,7 @@ class Scenario:
 
     @property
     def input_sha256(self) -> str:
-        """sha256 over the config and every pathway file read, in the order read."""
+        """sha256 over the config and every pathway and table file read, in the order read."""
         h = hashlib.sha256()
         for f in self.files:
             h.update(f"{f.sha256}  {os.path.basename(f.path)}\n".encode())
@@ -88,6 +103,7 @@ def load(
     ``overrides`` are ``KEY=VALUE`` strings (``--set``); ``allow_paths`` are extra folders
     that pathway files may come from (``--allow-path``).
     """
+    started = time.perf_counter()
     shown = os.fspath(path)
     cfg_path = FsPath(shown)
     raw, digest = _read(cfg_path, shown)
@@ -135,13 +151,28 @@ def load(
             pdocs.append(pdoc)
 
     issues += checks.check_pathways(pathways, pdocs)
-    issues += checks.check_references(doc.data, pathways, doc, unchecked)
+    tset = tables_mod.TableSet()
+    spec = doc.data.get("tables")
+    if isinstance(spec, dict):
+        wanted = {k: v for k, v in spec.items() if k in tables_mod.KINDS and isinstance(v, str)}
+        tset, found, digests = tables_mod.read(wanted, cfg_path, os.path.dirname(shown), roots, doc)
+        issues += found
+        files += [SourceFile(p, d) for p, d in digests]
+        if not unchecked:
+            issues += tables_mod.cross_check(tset, doc.data, pathways, doc)
+    issues += checks.check_references(
+        doc.data, pathways, doc, unchecked,
+        extra_localities=set(tset.frame("localities")["locality"]),
+        extra_resources=set(tset.frame("resources")["resource"]), blind_to=set(tset.failed))
     if config is None or issues:
         raise ConfigError(issues)
-    inst = build(config, pathways)
-    issues += checks.check_instance(config, pathways, inst, doc, pdocs)
+    tset = tables_mod.overridden(tset, doc)
+    built = time.perf_counter()
+    inst = build(config, pathways, tset)
+    issues += checks.check_instance(config, pathways, inst, doc, pdocs, tset)
     if issues:
         raise ConfigError(issues)
+    done = time.perf_counter()
     return Scenario(
         config=config,
         pathways=tuple(pathways),
@@ -150,6 +181,8 @@ def load(
         files=tuple(files),
         overrides=tuple(overrides),
         instance=inst,
+        tables=tset,
+        timings={"load": built - started, "instance": done - built},
     )
 
 

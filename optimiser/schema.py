@@ -236,6 +236,28 @@ class Solve(Strict):
     """Random seed, fixed so that the same inputs give the same plan."""
 
 
+TablePath = Annotated[str, StringConstraints(min_length=1)]
+
+
+class Tables(Strict):
+    """Bulk numbers from CSV or Parquet files (SPEC section 2.3), paths relative to the config.
+
+    A table row means exactly what the same entry written in YAML would mean; an empty cell
+    means "not given". The columns are checked in :mod:`optimiser.tables`.
+    """
+
+    localities: TablePath | None = None
+    """``locality, population``: declares localities."""
+    prevalence: TablePath | None = None
+    """``locality, pathway, prevalence_per_1000``: per-locality prevalence overrides."""
+    offers: TablePath | None = None
+    """``provider, activity`` then any of ``price, cost, quality, current_share``."""
+    uses: TablePath | None = None
+    """``provider, activity, resource, amount``: resource units per activity."""
+    resources: TablePath | None = None
+    """``resource, capacity[, expand_step, expand_cost, expand_max_steps]``: declares resources."""
+
+
 class ScenarioConfig(Strict):
     """A scenario config (``configs/*.yaml``)."""
 
@@ -251,6 +273,8 @@ class ScenarioConfig(Strict):
     """Shared resources."""
     providers: Annotated[dict[Id, Provider], Field(min_length=1)]
     """Providers, buy or make."""
+    tables: Tables | None = None
+    """Optional CSV/Parquet tables holding bulk numbers (SPEC section 2.3)."""
     constraints: Constraints = Constraints()
     """Budget, quality floors and pace of change."""
     objective: Literal["min_cost"] = "min_cost"

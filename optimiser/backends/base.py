@@ -83,6 +83,8 @@ class SolverOutput:
     row_ranges: tuple[np.ndarray, np.ndarray] | None = None
     """For an LP with duals, per row the interval of its active limit over which the dual
     stays valid (simplex ranging), when the backend gives it."""
+    load_seconds: float = 0.0
+    """Of ``seconds``, the time spent handing the model to the solver (when measured)."""
 
 
 class Backend(ABC):

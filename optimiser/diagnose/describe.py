@@ -11,7 +11,6 @@ from ..results.text import money
 def location(scenario: Scenario, row: pd.Series) -> tuple[str, str]:
     """``(FILE:LINE:COL, key.path)`` of the key that created a constraint row."""
     kind = row["kind"]
-    doc = scenario.document
     cfg = scenario.config
     if kind in ("setting_cap", "uptake_min", "uptake_max"):
         pw = row["pathway"]
@@ -35,7 +34,7 @@ def location(scenario: Scenario, row: pd.Series) -> tuple[str, str]:
             floors = cfg.constraints.min_quality
             path = ("constraints", "min_quality",
                     row["pathway"] if row["pathway"] in floors else "default")
-        issue = doc.issue(path or (), "")
+        return scenario.locate(path or ())
     where = issue.file if not issue.line else f"{issue.file}:{issue.line}:{issue.column}"
     return where, issue.path
 

@@ -47,7 +47,7 @@ def presolve_findings(scenario: Scenario) -> list[dict]:
                 continue
             row = dem.loc[d]
             names = sorted(set(u.loc[u["arc"].isin(arcs.index[arcs["dem"] == d]), "resource"]))
-            where, key = _at(doc, ("resources", names[0], "capacity"))
+            where, key = scenario.locate(("resources", names[0], "capacity"))
             out.append({"kind": "capacity", "constraint": f"capacity[{names[0]}]", "where": where,
                         "key": key, "message": (
                             f"{row['activity']} in {row['locality']} needs at least {least[d]:,.0f} "
