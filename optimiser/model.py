@@ -17,6 +17,19 @@ import scipy.sparse as sp
 META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity"]
 
 
+def names(kind: str, df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """``kind[key1,key2,...]`` per row of ``df`` (Python strings: one pass, no pandas string
+    ops, which convert to and from Arrow at every step)."""
+    cols = [df[k].tolist() for k in keys]
+    if len(cols) == 1:
+        out = [f"{kind}[{a}]" for a in cols[0]]
+    else:
+        out = [f"{kind}[{','.join(map(str, t))}]" for t in zip(*cols)]
+    arr = np.empty(len(out), dtype=object)
+    arr[:] = out
+    return arr
+
+
 @dataclass(frozen=True)
 class LinearModel:
     """A (mixed-integer) linear program in CSR form with named, described rows and columns."""

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
+from ..model import names
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,7 @@ class Columns:
     blocks: dict[str, tuple[int, int]]
 
 
-def _name(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
-    joined = df[keys[0]].astype(str)
-    for k in keys[1:]:
-        joined = joined.str.cat(df[k].astype(str), sep=",")
-    return kind + "[" + joined + "]"
+_name = names
 
 
 def build_columns(inst: Instance) -> Columns:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from ..model import META_COLUMNS
+from ..model import META_COLUMNS, names
 from .columns import Columns
 
 
@@ -32,13 +32,7 @@ def block(kind: str, meta: pd.DataFrame, keys: list[str], row, col, val, lb, ub)
     """A row block of ``len(meta)`` rows named ``kind[key1,key2,...]``."""
     n = len(meta)
     meta = meta.reset_index(drop=True).copy()
-    if keys:
-        joined = meta[keys[0]].astype(str)
-        for k in keys[1:]:
-            joined = joined.str.cat(meta[k].astype(str), sep=",")
-        meta["name"] = kind + "[" + joined + "]"
-    else:
-        meta["name"] = kind
+    meta["name"] = names(kind, meta, keys) if keys else kind
     meta["kind"] = kind
     for c in META_COLUMNS:
         if c not in meta:

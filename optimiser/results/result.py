@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvout import to_csv_bytes
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no advisory lock
@@ -43,7 +45,7 @@ class Result:
         for name, table in (("allocation.csv", self.allocation), ("constraints.csv", self.constraints),
                             ("resources.csv", self.resources)):
             if table is not None:
-                out[name] = table.to_csv(index=False, float_format="%.10g", lineterminator="\n").encode()
+                out[name] = to_csv_bytes(table)
         if self.diagnosis is not None:
             out["diagnosis.json"] = (json.dumps(self.diagnosis, indent=2, allow_nan=False) + "\n").encode()
         return out

@@ -95,10 +95,8 @@ def quality_achieved(inst: Instance, x: np.ndarray) -> dict[str, float | None]:
     arcs = inst.arcs
     q = arcs["quality"].to_numpy(float)
     known = ~np.isnan(q)
-    frame = pd.DataFrame({"key": arcs["locality"] + "/" + arcs["pathway"],
+    frame = pd.DataFrame({"locality": arcs["locality"], "pathway": arcs["pathway"],
                           "qx": np.where(known, q * x, 0.0), "x": np.where(known, x, 0.0)})
-    g = frame.groupby("key", sort=False).sum()
-    out: dict[str, float | None] = {}
-    for key, row in g.iterrows():
-        out[str(key)] = round(float(row["qx"] / row["x"]), 6) if row["x"] > 1e-9 else None
-    return out
+    g = frame.groupby(["locality", "pathway"], sort=False).sum()
+    return {f"{loc}/{pw}": (round(q / v, 6) if v > 1e-9 else None)
+            for (loc, pw), q, v in zip(g.index.tolist(), g["qx"].tolist(), g["x"].tolist())}

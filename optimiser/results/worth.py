@@ -69,5 +69,17 @@ def annotate(cons: pd.DataFrame, scenario: Scenario, x: np.ndarray, mode: str) -
     volume = pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()]).sum().to_dict()
     mask = cons["binding"] & cons["shadow_price"].notna() & (cons["shadow_price"].abs() > TINY)
     out = cons.copy()
-    out.loc[mask, "meaning"] = [sentence(r, scenario, volume) for r in cons[mask].itertuples(index=False)]
+    fields = ["shadow_price", "valid_from", "valid_to", "limit", "kind", "resource", "activity",
+              "locality", "name", "provider", "pathway"]
+    flow = mask & (cons["kind"] == "flow")
+    other = mask & ~flow
+    if flow.any():  # one per locality and step: the bulk of a national model, in one pass
+        cur = scenario.config.currency
+        f = cons.loc[flow]
+        out.loc[flow, "meaning"] = [
+            f"each extra {a} in {loc} {'costs' if sp > 0 else 'saves'} {money(abs(sp), cur, 2)}"
+            for a, loc, sp in zip(f["activity"].tolist(), f["locality"].tolist(),
+                                  f["shadow_price"].tolist())]
+    rows = cons.loc[other, [f for f in fields if f in cons.columns]]
+    out.loc[other, "meaning"] = [sentence(r, scenario, volume) for r in rows.itertuples(index=False)]
     return out
