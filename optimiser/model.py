@@ -17,7 +17,7 @@ import scipy.sparse as sp
 META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity"]
 
 
-def names(kind: str, df: pd.DataFrame, keys: list[str]) -> np.ndarray:
+def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
     """``kind[key1,key2,...]`` per row of ``df`` (Python strings: one pass, no pandas string
     ops, which convert to and from Arrow at every step)."""
     cols = [df[k].tolist() for k in keys]
@@ -25,9 +25,15 @@ def names(kind: str, df: pd.DataFrame, keys: list[str]) -> np.ndarray:
         out = [f"{kind}[{a}]" for a in cols[0]]
     else:
         out = [f"{kind}[{','.join(map(str, t))}]" for t in zip(*cols)]
-    arr = np.empty(len(out), dtype=object)
-    arr[:] = out
-    return arr
+    return text(out)
+
+
+def text(values) -> pd.Series:
+    """A text column kept as Python objects: pandas 3 would otherwise convert it to Arrow
+    strings, and every join, take and CSV cell would convert it back."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    return pd.Series(arr, dtype=object)
 
 
 @dataclass(frozen=True)

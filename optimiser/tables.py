@@ -333,11 +333,12 @@ def _read_one(kind: str, path: FsPath, shown: str, issues: _Issues) -> tuple[Tab
     raw = {c: arrow.column(c) for c in bad_cells}
     for c in spec.keys:
         col = df[c]
-        issues.rows(table, keep & empty_key & (pd.isna(col) | (col == "")).to_numpy(), c,
+        issues.rows(table, keep & empty_key & (col.isna().to_numpy() | _per_unique(col, lambda u: u == "")), c,
                     lambda i, c=c: f"{c} is empty")
         pattern = rf"default|{KEY_PATTERN[c]}" if (kind, c) == ("offers", "activity") else KEY_PATTERN[c]
-        ok = col.isna() | (col == "") | col.str.fullmatch(pattern).fillna(False).astype(bool)
-        issues.rows(table, keep & ~ok.to_numpy(dtype=bool), c,
+        ok = _per_unique(col, lambda u, rx=re.compile(pattern): u == "" or rx.fullmatch(u) is not None)
+        ok |= col.isna().to_numpy()
+        issues.rows(table, keep & ~ok, c,
                     lambda i, c=c, col=col: _bad_key(c, col.iloc[i]))
     for c, bad in bad_cells.items():
         issues.rows(table, keep & bad, c,
@@ -449,6 +450,21 @@ def _read_parquet(path: FsPath, shown: str):
     return pq.read_table(path)
 
 
+def _per_unique(col: pd.Series, test) -> np.ndarray:
+    """``test(value)`` for every cell, evaluated once per distinct value (a national table
+    repeats a few thousand names millions of times)."""
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
+    if not len(uniques):
+        return np.zeros(len(col), dtype=bool)
+    per = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))
+    return np.where(codes >= 0, per[np.maximum(codes, 0)], False)
+
+
+def _matches(col: pd.Series, pattern: str) -> np.ndarray:
+    rx = re.compile(pattern)
+    return _per_unique(col, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None)
+
+
 def _text(col) -> pd.Series:
     """A key column as Python strings (object dtype: pandas' joins are fastest on these)."""
     import pyarrow as pa
@@ -459,7 +475,13 @@ def _text(col) -> pd.Series:
         col = col.dictionary_decode()
     if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
         col = pc.cast(col, pa.string())
-    return pd.Series(col.to_pandas(types_mapper=None), dtype=object).reset_index(drop=True)
+    # through the distinct values: one Python string per name, shared by its rows
+    enc = pc.dictionary_encode(col)
+    names = np.empty(len(enc.dictionary) + 1, dtype=object)
+    names[:-1] = enc.dictionary.to_pylist()
+    names[-1] = None
+    idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
+    return pd.Series(names[idx], dtype=object)
 
 
 def _numbers(col) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -530,8 +552,9 @@ def cross_check(ts: TableSet, data: dict, pathways, doc: Document) -> list[Issue
 
     def unknown(t: Table, column: str, known: set[str], what: str, extra: str = "") -> None:
         col = t.frame[column]
-        valid = col.str.fullmatch(KEY_PATTERN[column]).fillna(False).astype(bool).to_numpy(dtype=bool)
-        miss = valid & ~col.isin(known).to_numpy()
+        rx = re.compile(KEY_PATTERN[column])
+        miss = _per_unique(col, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
+                           and u not in known)
         issues.rows(t, miss, column,
                     lambda i: f"no {what} '{col.iloc[i]}'{extra}" + suggest(col.iloc[i], known))
 
@@ -549,10 +572,9 @@ def cross_check(ts: TableSet, data: dict, pathways, doc: Document) -> list[Issue
         if "activity" in f:
             act = f["activity"]
             known = activities | ({"default"} if kind == "offers" else set())
-            ok_form = act.str.fullmatch(KEY_PATTERN["activity"]).fillna(False).astype(bool)
-            if kind == "offers":
-                ok_form |= act == "default"
-            miss = ok_form.to_numpy(dtype=bool) & ~act.isin(known).to_numpy()
+            rx = re.compile(KEY_PATTERN["activity"] + ("|default" if kind == "offers" else ""))
+            miss = _per_unique(act, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
+                               and u not in known)
             issues.rows(t, miss, "activity",
                         lambda i, act=act: f"no activity '{act.iloc[i]}'" + suggest(act.iloc[i], activities))
 

@@ -1,7 +1,14 @@
 """Shadow prices turned into sentences, with their ranging (tests/data/tiny)."""
 
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
 import optimiser
 from conftest import TINY
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _row(result, name):
@@ -38,3 +45,22 @@ def test_terminal_lists_worth(tmp_path):
     from conftest import run_cli
     out = run_cli("solve", TINY, "--mode", "lp", "--out", tmp_path)
     assert "one more unit of nurse saves £40.00, for up to 1,500 more units  [capacity[nurse]]" in out.stdout
+
+
+@pytest.mark.parametrize("mode", ["lp", "milp"])
+def test_vectorised_sentences_equal_the_row_by_row_ones(mode):
+    """``annotate`` builds sentences one kind at a time; each must equal :func:`sentence`
+    applied to its row alone (the reference, readable implementation)."""
+    from optimiser.results import worth
+
+    sc = optimiser.load(ROOT / "configs" / "northshire.yaml")
+    res = optimiser.solve(sc, mode=mode)
+    cons = res.constraints
+    arcs = sc.instance.arcs
+    x = res.allocation["volume"].to_numpy(float)
+    volume = pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()]).sum().to_dict()
+    expected = [worth.sentence(r, sc, volume) if b else ""
+                for r, b in zip(cons.itertuples(index=False), cons["binding"])]
+    assert cons["meaning"].tolist() == expected
+    assert sum(bool(e) for e in expected) > 20   # many kinds of binding rows are covered
+    assert {"flow", "capacity", "pace"} <= set(cons.loc[cons["meaning"] != "", "kind"])

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from ..model import META_COLUMNS, names
+from ..model import META_COLUMNS, names, text
 from .columns import Columns
 
 
@@ -32,8 +32,8 @@ def block(kind: str, meta: pd.DataFrame, keys: list[str], row, col, val, lb, ub)
     """A row block of ``len(meta)`` rows named ``kind[key1,key2,...]``."""
     n = len(meta)
     meta = meta.reset_index(drop=True).copy()
-    meta["name"] = names(kind, meta, keys) if keys else kind
-    meta["kind"] = kind
+    meta["name"] = names(kind, meta, keys) if keys else text([kind] * n)
+    meta["kind"] = text([kind] * n)
     for c in META_COLUMNS:
         if c not in meta:
             meta[c] = None

@@ -16,30 +16,59 @@ import numpy as np
 import pandas as pd
 
 
+def _format(v) -> str:
+    """One cell as pandas writes it."""
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    if isinstance(v, (float, np.floating)):
+        return "%.10g" % v
+    return str(v)
+
+
 def _column(s: pd.Series) -> list[str]:
-    if pd.api.types.is_bool_dtype(s.dtype):
-        return ["True" if v else "False" for v in s.tolist()]
+    """The column's cells as text, each distinct value formatted once (result tables repeat
+    names, zeros and prices millions of times)."""
     if pd.api.types.is_float_dtype(s.dtype):
         a = s.to_numpy(dtype=float)
-        return ["%.10g" % v if v == v else "" for v in a.tolist()]
-    if pd.api.types.is_integer_dtype(s.dtype) and not isinstance(s.dtype, pd.api.extensions.ExtensionDtype):
-        return [str(v) for v in s.tolist()]
-    a = s.to_numpy(dtype=object)
-    null = pd.isna(a)
-    if null.any():
-        a = a.copy()
-        a[null] = ""
-    if pd.api.types.infer_dtype(a, skipna=False) in ("string", "empty"):
-        return a.tolist()
-    out = []
-    for v in a.tolist():
-        if v is None or (isinstance(v, float) and v != v) or v is pd.NA:
-            out.append("")
-        elif isinstance(v, (bool, np.bool_)):
-            out.append("True" if v else "False")
+        codes, uniques = pd.factorize(a, use_na_sentinel=True)
+        if len(uniques) > len(a) // 2:  # mostly distinct: format directly
+            return ["%.10g" % v if v == v else "" for v in a.tolist()]
+        text = ["%.10g" % v for v in uniques.tolist()]
+    elif isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        return _arrow_text(s)
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        uniques = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
+        kind = s.dtype
+        if pd.api.types.is_bool_dtype(kind):
+            text = ["True" if v else "False" for v in uniques]
+        elif pd.api.types.is_float_dtype(kind):
+            text = ["%.10g" % v for v in uniques]
         else:
-            out.append(str(v))
-    return out
+            text = [_format(v) for v in uniques]
+    table = np.empty(len(text) + 1, dtype=object)
+    table[:-1] = text
+    table[-1] = ""  # missing
+    return table[codes].tolist()
+
+
+def _arrow_text(s: pd.Series) -> list[str]:
+    """An Arrow-backed text column: distinct values found in C++, missing cells empty."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(s.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    if len(enc.dictionary) > len(arr) // 2:  # mostly distinct: take the values as they are
+        return pc.fill_null(arr, "").to_pylist()
+    table = np.empty(len(enc.dictionary) + 1, dtype=object)
+    table[:-1] = enc.dictionary.to_pylist()
+    table[-1] = ""
+    return table[enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)].tolist()
 
 
 _SPECIAL = re.compile('[,"\n]')

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from ..model import LinearModel
+from ..model import LinearModel, text
 from . import costs
 
 ALLOCATION_COLUMNS = ["locality", "pathway", "step", "provider", "setting", "mode", "volume",
@@ -35,12 +35,12 @@ def allocation(inst: Instance, x: np.ndarray) -> pd.DataFrame:
     uplift = 1.0 + inst.providers["overhead"].to_numpy(float)[costs.provider_index(inst)]
     volume = clean(x)
     out = pd.DataFrame({
-        "locality": arcs["locality"].to_numpy(),
-        "pathway": arcs["pathway"].to_numpy(),
-        "step": arcs["step"].to_numpy(),
-        "provider": arcs["provider"].to_numpy(),
-        "setting": arcs["setting"].to_numpy(),
-        "mode": arcs["mode"].to_numpy(),
+        "locality": text(arcs["locality"]),
+        "pathway": text(arcs["pathway"]),
+        "step": text(arcs["step"]),
+        "provider": text(arcs["provider"]),
+        "setting": text(arcs["setting"]),
+        "mode": text(arcs["mode"]),
         "volume": volume,
         "unit_cost": arcs["unit_cost"].to_numpy(float),
         "cost": clean(volume * arcs["unit_cost"].to_numpy(float) * uplift),
@@ -63,16 +63,16 @@ def constraints(model: LinearModel, values: np.ndarray, duals: np.ndarray | None
     limit = np.where(eq | ~upper, lb, ub)
     slack = np.where(eq, np.abs(act - lb), np.where(upper, ub - act, act - lb))
     sense = np.where(eq, "=", np.where(upper, "<=", ">="))
-    out = model.row_meta.copy()
+    out = model.row_meta.reset_index(drop=True)
     out["limit"] = clean(limit)
     out["slack"] = clean(slack)
     out["shadow_price"] = clean(duals) if duals is not None else np.nan
-    out["sense"] = sense
+    out["sense"] = text(sense)
     out["binding"] = np.abs(slack) <= BINDING_TOLERANCE * np.maximum(1.0, np.abs(limit))
     # the range of the limit over which the shadow price holds (simplex ranging)
     out["valid_from"] = clean(ranges[0]) if ranges is not None else np.nan
     out["valid_to"] = clean(ranges[1]) if ranges is not None else np.nan
-    out["meaning"] = ""
+    out["meaning"] = text([""] * len(out))
     return out[CONSTRAINT_COLUMNS]
 
 

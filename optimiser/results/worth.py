@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..load import Scenario
-from .text import money
+from ..model import text
+from .text import _SYMBOL, money
 
 TINY = 1e-9
 
@@ -63,23 +64,87 @@ def sentence(row, scenario: Scenario, volume: dict) -> str:
     return ""
 
 
+def _money(values, cur: str, decimals: int = 0) -> list[str]:
+    """:func:`money` of many values."""
+    sym = _SYMBOL.get(cur)
+    if sym:
+        return [f"{'-' if v < 0 else ''}{sym}{abs(v):,.{decimals}f}" for v in values]
+    return [f"{'-' if v < 0 else ''}{abs(v):,.{decimals}f} {cur}" for v in values]
+
+
+def _spans(up: bool, limit, lo, hi, unit: str) -> list[str]:
+    """:func:`_span` of many rows."""
+    if up:
+        return [f", for up to {h - m:,.0f} more{unit}" if (h == h and h != np.inf and h > m) else ""
+                for m, h in zip(limit, hi)]
+    return [f", for up to {m - lo_:,.0f} fewer{unit}" if (lo_ == lo_ and lo_ != -np.inf and lo_ < m)
+            else "" for m, lo_ in zip(limit, lo)]
+
+
+def _sentences(kind: str, f: pd.DataFrame, cur: str, volume: dict) -> list[str] | None:
+    """:func:`sentence` for every row of ``f`` (all of one ``kind``), in one pass per kind."""
+    sp = f["shadow_price"].tolist()
+    col = {c: f[c].tolist() for c in ("activity", "locality", "provider", "resource", "pathway")}
+    limit, lo, hi = f["limit"].tolist(), f["valid_from"].tolist(), f["valid_to"].tolist()
+    if kind == "flow":
+        m = _money([abs(v) for v in sp], cur, 2)
+        return [f"each extra {a} in {loc} {'costs' if v > 0 else 'saves'} {mm}"
+                for a, loc, v, mm in zip(col["activity"], col["locality"], sp, m)]
+    if kind == "capacity":
+        m = _money([abs(v) for v in sp], cur, 2)
+        return [f"one more unit of {r} {'saves' if v < 0 else 'costs'} {mm}{t}"
+                for r, v, mm, t in zip(col["resource"], sp, m, _spans(True, limit, lo, hi, " units"))]
+    if kind == "setting_cap":
+        settings = [str(n).rstrip("]").split(",")[-1] for n in f["name"].tolist()]
+        m = _money([-v for v in sp], cur, 2)
+        return [f"allowing one more {a} in {g} in {loc} saves {mm}{t}"
+                for a, g, loc, mm, t in zip(col["activity"], settings, col["locality"], m,
+                                            _spans(True, limit, lo, hi, ""))]
+    if kind == "pace":
+        m = _money(sp, cur, 2)
+        return [f"letting {p} lose one more {a} in {loc} saves {mm}{t}"
+                for p, a, loc, mm, t in zip(col["provider"], col["activity"], col["locality"], m,
+                                            _spans(False, limit, lo, hi, ""))]
+    if kind == "min_volume":
+        m = _money(sp, cur, 2)
+        return [f"lowering {p}'s min_volume by one saves {mm}{t}"
+                for p, mm, t in zip(col["provider"], m, _spans(False, limit, lo, hi, ""))]
+    if kind == "block_contract":
+        one = money(1, cur, 0)
+        return [f"each {one} off {p}'s block contract saves {mm}"
+                for p, mm in zip(col["provider"], _money(sp, cur, 2))]
+    if kind == "budget":
+        one = money(1, cur, 0)
+        return [f"each {one} more budget saves {mm}" for mm in _money([-v for v in sp], cur, 2)]
+    if kind == "quality":
+        amounts = [v * 0.01 * volume.get((loc, pw), 0.0)
+                   for v, loc, pw in zip(sp, col["locality"], col["pathway"])]
+        return [f"raising the {pw} quality floor in {loc} by 0.01 costs about {mm}"
+                for pw, loc, mm in zip(col["pathway"], col["locality"], _money(amounts, cur))]
+    return None
+
+
 def annotate(cons: pd.DataFrame, scenario: Scenario, x: np.ndarray, mode: str) -> pd.DataFrame:
-    """Fill ``meaning`` for binding rows with a non-zero shadow price."""
+    """Fill ``meaning`` for binding rows with a non-zero shadow price (the same sentences as
+    :func:`sentence`, built one kind at a time: a national model has millions of rows)."""
     arcs = scenario.instance.arcs
-    volume = pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()]).sum().to_dict()
-    mask = cons["binding"] & cons["shadow_price"].notna() & (cons["shadow_price"].abs() > TINY)
+    mask = (cons["binding"] & cons["shadow_price"].notna()
+            & (cons["shadow_price"].abs() > TINY)).to_numpy(dtype=bool)
     out = cons.copy()
-    fields = ["shadow_price", "valid_from", "valid_to", "limit", "kind", "resource", "activity",
-              "locality", "name", "provider", "pathway"]
-    flow = mask & (cons["kind"] == "flow")
-    other = mask & ~flow
-    if flow.any():  # one per locality and step: the bulk of a national model, in one pass
-        cur = scenario.config.currency
-        f = cons.loc[flow]
-        out.loc[flow, "meaning"] = [
-            f"each extra {a} in {loc} {'costs' if sp > 0 else 'saves'} {money(abs(sp), cur, 2)}"
-            for a, loc, sp in zip(f["activity"].tolist(), f["locality"].tolist(),
-                                  f["shadow_price"].tolist())]
-    rows = cons.loc[other, [f for f in fields if f in cons.columns]]
-    out.loc[other, "meaning"] = [sentence(r, scenario, volume) for r in rows.itertuples(index=False)]
+    if not mask.any():
+        return out
+    volume = None
+    if (cons["kind"].to_numpy()[mask] == "quality").any():
+        volume = (pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()])
+                  .sum().to_dict())
+    meaning = out["meaning"].to_numpy(dtype=object).copy()
+    kinds = cons["kind"].to_numpy()
+    cur = scenario.config.currency
+    for kind in pd.unique(kinds[mask]):
+        sel = mask & (kinds == kind)
+        made = _sentences(str(kind), cons.loc[sel], cur, volume or {})
+        if made is None:  # a kind without a sentence keeps its empty meaning
+            continue
+        meaning[np.flatnonzero(sel)] = made
+    out["meaning"] = text(meaning).set_axis(out.index)
     return out
