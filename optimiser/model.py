@@ -23,6 +23,12 @@ def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
     cols = [df[k].tolist() for k in keys]
     if len(cols) == 1:
         out = [f"{kind}[{a}]" for a in cols[0]]
+    elif len(cols) == 2:
+        out = [f"{kind}[{a},{b}]" for a, b in zip(*cols)]
+    elif len(cols) == 3:
+        out = [f"{kind}[{a},{b},{c}]" for a, b, c in zip(*cols)]
+    elif len(cols) == 4:
+        out = [f"{kind}[{a},{b},{c},{d}]" for a, b, c, d in zip(*cols)]
     else:
         out = [f"{kind}[{','.join(map(str, t))}]" for t in zip(*cols)]
     return text(out)
