@@ -61,87 +61,121 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
+def _codes(values, index: dict[str, int]) -> np.ndarray:
+    """Integer code of each name (all known: the checks ran before), one lookup per
+    distinct name."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
+    if not len(uniques):
+        return np.zeros(0, dtype=np.int64)
+    per = np.fromiter((index[u] for u in uniques), dtype=np.int64, count=len(uniques))
+    return per[codes]
+
+
+def _take(names: list[str], codes: np.ndarray) -> pd.Series:
+    """The names at ``codes``, as Python objects."""
+    arr = np.empty(len(names), dtype=object)
+    arr[:] = names
+    return pd.Series(arr[codes], dtype=object)
+
+
 def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = TableSet()) -> Instance:
     """Tables of the scenario: the YAML's entries, then the rows of its CSV/Parquet tables
     (SPEC section 2.3). Assumes names cross-check and no value is given twice (see
-    :mod:`optimiser.checks` and :mod:`optimiser.tables`)."""
+    :mod:`optimiser.checks` and :mod:`optimiser.tables`).
+
+    Names are turned into integer codes once (localities, steps, providers, settings,
+    resources in config order) and every join below is arithmetic or an integer join: a
+    national scenario has millions of arcs, and joins on text keys dominated the build.
+    A demand row is ``dem = locality * steps + step``.
+    """
     t_loc = tables.frame("localities")
     t_loc = t_loc[~t_loc["locality"].isin(config.localities.keys())]  # a --set YAML entry wins
-    localities = _concat([
-        _frame([{"locality": k, "population": float(v.population)}
-                for k, v in config.localities.items()], ["locality", "population"]),
-        t_loc[["locality", "population"]],
-    ]).reset_index(drop=True)
-    steps = _frame(
-        [
-            {
-                "pathway": p.pathway,
-                "step": s.step,
-                "activity": f"{p.pathway}.{s.step}",
-                "optional": s.optional,
-                "per_patient": 0.0 if s.optional else float(s.per_patient),
-                "umin": float(s.per_patient.min) if s.optional else 0.0,
-                "umax": float(s.per_patient.max) if s.optional else 0.0,
-                "prevalence": float(p.prevalence_per_1000),
-            }
-            for p in pathways
-            for s in p.steps
-        ],
-        ["pathway", "step", "activity", "optional", "per_patient", "umin", "umax", "prevalence"],
-    )
+    loc_names = [*config.localities.keys(), *t_loc["locality"].tolist()]
+    population = np.concatenate([
+        np.array([float(v.population) for v in config.localities.values()], dtype=float),
+        t_loc["population"].to_numpy(dtype=float)])
+    localities = pd.DataFrame({"locality": _take(loc_names, np.arange(len(loc_names))),
+                               "population": population})
+    loc_index = {n: i for i, n in enumerate(loc_names)}
+    L = len(loc_names)
+
+    steps = [(p, s) for p in pathways for s in p.steps]
+    S = len(steps)
+    pw_names = [p.pathway for p in pathways]
+    pw_index = {n: i for i, n in enumerate(pw_names)}
+    st_pathway = [p.pathway for p, _ in steps]
+    st_step = [s.step for _, s in steps]
+    st_activity = [f"{p.pathway}.{s.step}" for p, s in steps]
+    act_index = {a: i for i, a in enumerate(st_activity)}
+    st_pw = np.array([pw_index[p.pathway] for p, _ in steps], dtype=np.int64)
+    optional = np.array([s.optional for _, s in steps], dtype=bool)
+    per_patient = np.array([0.0 if s.optional else float(s.per_patient) for _, s in steps])
+    umin = np.array([float(s.per_patient.min) if s.optional else 0.0 for _, s in steps])
+    umax = np.array([float(s.per_patient.max) if s.optional else 0.0 for _, s in steps])
+
+    # prevalence per locality and pathway: the pathway's, else the locality's override
+    prev = np.tile(np.array([float(p.prevalence_per_1000) for p in pathways]), (L, 1))
+    y_over = [(loc_index[loc], pw_index[pw], float(v)) for loc, spec in config.localities.items()
+              for pw, v in spec.prevalence_per_1000.items()]
+    if y_over:
+        li, pi, val = (np.array(c) for c in zip(*y_over))
+        prev[li.astype(np.int64), pi.astype(np.int64)] = val
     t_prev = tables.frame("prevalence").dropna(subset=["prevalence_per_1000"])
-    overrides = _concat([
-        _frame(
-            [
-                {"locality": loc, "pathway": pw, "override": float(v)}
-                for loc, spec in config.localities.items()
-                for pw, v in spec.prevalence_per_1000.items()
-            ],
-            ["locality", "pathway", "override"],
-        ),
-        t_prev[["locality", "pathway", "prevalence_per_1000"]].rename(
-            columns={"prevalence_per_1000": "override"}),
-    ])
+    if len(t_prev):
+        prev[_codes(t_prev["locality"], loc_index), _codes(t_prev["pathway"], pw_index)] = \
+            t_prev["prevalence_per_1000"].to_numpy(dtype=float)
 
     # Demand: locality x step, in config order.
-    demand = localities.merge(steps, how="cross")
-    demand = demand.merge(overrides, on=["locality", "pathway"], how="left")
-    prevalence = demand["override"].fillna(demand["prevalence"])
-    demand["patients"] = demand["population"] * prevalence / 1000.0
-    n = demand["patients"]
-    demand["fixed"] = np.where(demand["optional"], 0.0, n * demand["per_patient"])
-    demand["ymin"] = np.where(demand["optional"], n * demand["umin"], 0.0)
-    demand["ymax"] = np.where(demand["optional"], n * demand["umax"], 0.0)
-    demand["dmax"] = np.where(demand["optional"], demand["ymax"], demand["fixed"])
-    demand = demand[
-        ["locality", "pathway", "step", "activity", "optional", "patients", "fixed", "ymin",
-         "ymax", "dmax"]
-    ].reset_index(drop=True)
+    d_loc = np.repeat(np.arange(L, dtype=np.int64), S)
+    d_st = np.tile(np.arange(S, dtype=np.int64), L)
+    n = population[d_loc] * prev[d_loc, st_pw[d_st]] / 1000.0
+    opt = optional[d_st]
+    fixed = np.where(opt, 0.0, n * per_patient[d_st])
+    ymin = np.where(opt, n * umin[d_st], 0.0)
+    ymax = np.where(opt, n * umax[d_st], 0.0)
+    demand = pd.DataFrame({
+        "locality": _take(loc_names, d_loc),
+        "pathway": _take(st_pathway, d_st),
+        "step": _take(st_step, d_st),
+        "activity": _take(st_activity, d_st),
+        "optional": opt,
+        "patients": n,
+        "fixed": fixed,
+        "ymin": ymin,
+        "ymax": ymax,
+        "dmax": np.where(opt, ymax, fixed),
+    })
     demand.index.name = "dem"
-    dem_key = demand.reset_index()[["dem", "locality", "pathway", "step"]]
 
     # Avoids, expanded per locality, with both ends as demand row ids.
-    avoid_rows = _frame(
-        [
-            {"pathway": p.pathway, "src": s.step, "dst": t, "effect": float(e)}
-            for p in pathways
-            for s in p.steps
-            for t, e in s.avoids.items()
-        ],
-        ["pathway", "src", "dst", "effect"],
-    )
-    avoids = localities[["locality"]].merge(avoid_rows, how="cross")
-    avoids = avoids.merge(
-        dem_key.rename(columns={"step": "src", "dem": "src_dem"}), on=["locality", "pathway", "src"]
-    ).merge(dem_key.rename(columns={"step": "dst", "dem": "dst_dem"}), on=["locality", "pathway", "dst"])
+    step_at = {(p.pathway, s.step): i for i, (p, s) in enumerate(steps)}
+    av = [(step_at[(p.pathway, s.step)], step_at[(p.pathway, t)], float(e))
+          for p, s in steps for t, e in s.avoids.items()]
+    A = len(av)
+    a_src = np.array([a[0] for a in av], dtype=np.int64)
+    a_dst = np.array([a[1] for a in av], dtype=np.int64)
+    a_eff = np.array([a[2] for a in av], dtype=float)
+    a_loc = np.repeat(np.arange(L, dtype=np.int64), A)
+    a_i = np.tile(np.arange(A, dtype=np.int64), L)
+    avoids = pd.DataFrame({
+        "locality": _take(loc_names, a_loc),
+        "pathway": _take(st_pathway, a_src[a_i]),
+        "src": _take(st_step, a_src[a_i]),
+        "dst": _take(st_step, a_dst[a_i]),
+        "effect": a_eff[a_i],
+        "src_dem": a_loc * S + a_src[a_i],
+        "dst_dem": a_loc * S + a_dst[a_i],
+    })
     # Baseline demand: optional steps at minimum uptake, fixed ones less what that avoids.
-    avoided0 = (
-        (avoids["effect"] * demand["ymin"].to_numpy()[avoids["src_dem"].to_numpy()])
-        .groupby(avoids["dst_dem"]).sum()
-    )
-    demand["d0"] = np.where(demand["optional"], demand["ymin"], demand["fixed"])
-    demand.loc[avoided0.index, "d0"] -= avoided0.to_numpy()
+    d0 = np.where(opt, ymin, fixed)
+    if A:
+        d0 = d0 - np.bincount(avoids["dst_dem"].to_numpy(), minlength=len(d0), weights=(
+            avoids["effect"].to_numpy() * ymin[avoids["src_dem"].to_numpy()]))
+    demand["d0"] = d0
 
+    prov_items = list(config.providers.items())
+    prov_names = [name for name, _ in prov_items]
+    prov_index = {n: i for i, n in enumerate(prov_names)}
     providers = _frame(
         [
             {
@@ -155,117 +189,115 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
                 "overhead": float(v.overhead) if isinstance(v, MakeProvider) else 0.0,
                 "setup_cost": float(v.setup_cost) if isinstance(v, MakeProvider) else 0.0,
             }
-            for i, (name, v) in enumerate(config.providers.items())
+            for i, (name, v) in enumerate(prov_items)
         ],
         ["provider", "order", "mode", "setting", "block_contract", "fixed_cost", "min_volume",
          "overhead", "setup_cost"],
     )
-    all_localities = list(localities["locality"])
-    serves = _frame(
-        [
-            {"provider": name, "locality": loc}
-            for name, v in config.providers.items()
-            for loc in (all_localities if v.serves == "all" else v.serves)
-        ],
-        ["provider", "locality"],
-    )
+    prov_mode = [v.mode for _, v in prov_items]
+    prov_setting = [v.setting for _, v in prov_items]
+    set_names = list(dict.fromkeys([*prov_setting, *(g for _, s in steps for g in s.settings)]))
+    set_index = {g: i for i, g in enumerate(set_names)}
+    prov_set = np.array([set_index[g] for g in prov_setting], dtype=np.int64)
+    allowed = np.zeros((S, len(set_names)), dtype=bool)
+    for i, (_, s) in enumerate(steps):
+        allowed[i, [set_index[g] for g in s.settings]] = True
+
+    sv = [(i, loc_index[loc]) for i, (_, v) in enumerate(prov_items)
+          for loc in (loc_names if v.serves == "all" else v.serves)]
+    serves = pd.DataFrame({"p": np.array([a for a, _ in sv], dtype=np.int64),
+                           "l": np.array([b for _, b in sv], dtype=np.int64)})
+
+    # Offers: YAML entries, then table rows with a price or cost.
     t_off = tables.frame("offers")
     priced = t_off["price"].fillna(t_off["cost"])
-    offers = _concat([
-        _frame(
-            [
-                {"provider": name, "activity": act, "unit_cost": float(price)}
-                for name, v in config.providers.items()
-                for act, price in (v.prices if isinstance(v, BuyProvider) else v.costs).items()
-            ],
-            ["provider", "activity", "unit_cost"],
-        ),
-        pd.DataFrame({"provider": t_off["provider"], "activity": t_off["activity"],
-                      "unit_cost": priced})[priced.notna().to_numpy()],
-    ])
+    y_off = [(name, act, float(price)) for name, v in prov_items
+             for act, price in (v.prices if isinstance(v, BuyProvider) else v.costs).items()]
+    t_priced = t_off[priced.notna().to_numpy()]
+    off_p = np.concatenate([np.array([prov_index[a] for a, _, _ in y_off], dtype=np.int64),
+                            _codes(t_priced["provider"], prov_index)])
+    off_s = np.concatenate([np.array([act_index[b] for _, b, _ in y_off], dtype=np.int64),
+                            _codes(t_priced["activity"], act_index)])
+    off_cost = np.concatenate([np.array([c for _, _, c in y_off], dtype=float),
+                               priced[priced.notna()].to_numpy(dtype=float)])
     # quality: the provider's entry for the activity, else its default (YAML or table)
     t_q = t_off[t_off["quality"].notna()]
-    qual = _concat([
-        _frame(
-            [
-                {"provider": name, "activity": act, "q": float(q)}
-                for name, v in config.providers.items()
-                for act, q in v.quality.items()
-            ],
-            ["provider", "activity", "q"],
-        ),
-        pd.DataFrame({"provider": t_q["provider"], "activity": t_q["activity"], "q": t_q["quality"]}),
-    ])
-    is_default = (qual["activity"] == "default").to_numpy()
-    offers = offers.merge(qual[~is_default], on=["provider", "activity"], how="left")
-    defaults = qual[is_default].drop(columns="activity").rename(columns={"q": "qd"})
-    offers = offers.merge(defaults, on="provider", how="left")
-    offers["quality"] = offers["q"].fillna(offers["qd"]).astype(float)
-    offers = offers[["provider", "activity", "unit_cost", "quality"]]
-    step_settings = _frame(
-        [
-            {"pathway": p.pathway, "step": s.step, "setting": g}
-            for p in pathways
-            for s in p.steps
-            for g in dict.fromkeys(s.settings)
-        ],
-        ["pathway", "step", "setting"],
-    )
+    y_q = [(name, act, float(q)) for name, v in prov_items for act, q in v.quality.items()]
+    q_p = np.concatenate([np.array([prov_index[a] for a, _, _ in y_q], dtype=np.int64),
+                          _codes(t_q["provider"], prov_index)])
+    q_act = [b for _, b, _ in y_q] + t_q["activity"].tolist()
+    q_val = np.concatenate([np.array([c for _, _, c in y_q], dtype=float),
+                            t_q["quality"].to_numpy(dtype=float)])
+    q_default = np.array([a == "default" for a in q_act], dtype=bool)
+    prov_default_q = np.full(len(prov_names), np.nan)
+    prov_default_q[q_p[q_default]] = q_val[q_default]
+    explicit = pd.Series(q_val[~q_default], index=q_p[~q_default] * S + _codes(
+        [a for a, d in zip(q_act, q_default) if not d], act_index))
+    off_key = off_p * S + off_s
+    off_q = explicit.reindex(off_key).to_numpy(dtype=float) if len(explicit) else np.full(len(off_key), np.nan)
+    off_q = np.where(np.isnan(off_q), prov_default_q[off_p], off_q)
+    offers = pd.DataFrame({"provider": _take(prov_names, off_p), "activity": _take(st_activity, off_s),
+                           "unit_cost": off_cost, "quality": off_q})
 
     # Arcs (l,p,s,v): v serves l, v.setting in the step's settings, v has a price/cost.
-    # joined through the providers serving each locality first: joining on setting first
-    # would pair every locality with every provider of that setting (locality hubs x
-    # localities) before discarding most pairs
-    arcs = (
-        dem_key.merge(serves, on="locality")
-        .merge(providers[["provider", "order", "mode", "setting"]], on="provider")
-        .merge(step_settings, on=["pathway", "step", "setting"])
-    )
-    arcs["activity"] = arcs["pathway"] + "." + arcs["step"]
-    arcs = arcs.merge(offers, on=["provider", "activity"])
-    arcs = arcs.sort_values(["dem", "order"], kind="stable").reset_index(drop=True)
-    arcs = arcs[["dem", "locality", "pathway", "step", "activity", "provider", "order", "setting",
-                 "mode", "unit_cost", "quality"]]
+    ok = allowed[off_s, prov_set[off_p]]
+    po = pd.DataFrame({"p": off_p[ok], "s": off_s[ok], "unit_cost": off_cost[ok], "quality": off_q[ok]})
+    j = serves.merge(po, on="p")
+    a_p, a_l, a_s = j["p"].to_numpy(), j["l"].to_numpy(), j["s"].to_numpy()
+    a_dem = a_l * S + a_s
+    order = np.lexsort((a_p, a_dem))
+    a_p, a_l, a_s, a_dem = a_p[order], a_l[order], a_s[order], a_dem[order]
+    arcs = pd.DataFrame({
+        "dem": a_dem,
+        "locality": _take(loc_names, a_l),
+        "pathway": _take(st_pathway, a_s),
+        "step": _take(st_step, a_s),
+        "activity": _take(st_activity, a_s),
+        "provider": _take(prov_names, a_p),
+        "order": a_p,
+        "setting": _take(prov_setting, a_p),
+        "mode": _take(prov_mode, a_p),
+        "unit_cost": j["unit_cost"].to_numpy(dtype=float)[order],
+        "quality": j["quality"].to_numpy(dtype=float)[order],
+    })
     arcs.index.name = "arc"
 
     t_sh = t_off[t_off["current_share"].notna()]
-    declared = _concat([
-        _frame(
-            [
-                {"provider": name, "activity": act, "share": float(sh)}
-                for name, v in config.providers.items()
-                for act, sh in v.current_share.items()
-            ],
-            ["provider", "activity", "share"],
-        ),
-        pd.DataFrame({"provider": t_sh["provider"], "activity": t_sh["activity"],
-                      "share": t_sh["current_share"]}),
-    ])
-    arcs["share0"] = _baseline_shares(arcs, declared)
-    arcs["x0"] = arcs["share0"] * demand["d0"].to_numpy()[arcs["dem"].to_numpy()]
+    y_sh = [(name, act, float(sh)) for name, v in prov_items for act, sh in v.current_share.items()]
+    declared = pd.DataFrame({
+        "provider": pd.Series([a for a, _, _ in y_sh] + t_sh["provider"].tolist(), dtype=object),
+        "activity": pd.Series([b for _, b, _ in y_sh] + t_sh["activity"].tolist(), dtype=object),
+        "share": np.concatenate([np.array([c for _, _, c in y_sh], dtype=float),
+                                 t_sh["current_share"].to_numpy(dtype=float)]),
+    })
+    arc_key = a_p * S + a_s
+    decl_key = _codes(declared["provider"], prov_index) * S + _codes(declared["activity"], act_index)
+    arcs["share0"] = _baseline_shares(arcs, declared, arc_key, decl_key)
+    arcs["x0"] = arcs["share0"] * d0[a_dem]
 
+    # Uses: per arc, the resource units of its provider and activity, by resource name.
     t_use = tables.frame("uses").dropna(subset=["amount"])
-    uses_rows = _concat([
-        _frame(
-            [
-                {"provider": name, "activity": act, "resource": r, "amount": float(a)}
-                for name, v in config.providers.items()
-                for act, per in v.uses.items()
-                for r, a in per.items()
-            ],
-            ["provider", "activity", "resource", "amount"],
-        ),
-        t_use[["provider", "activity", "resource", "amount"]],
-    ])
-    uses = (
-        arcs.reset_index()[["arc", "provider", "activity"]]
-        .merge(uses_rows, on=["provider", "activity"])
-        .sort_values(["arc", "resource"], kind="stable")[["arc", "resource", "amount"]]
-        .reset_index(drop=True)
-    )
-
+    y_use = [(name, act, r, float(a)) for name, v in prov_items
+             for act, per in v.uses.items() for r, a in per.items()]
     t_res = tables.frame("resources")
     t_res = t_res[~t_res["resource"].isin(config.resources.keys())]  # a --set YAML entry wins
+    res_names = [*config.resources.keys(), *t_res["resource"].tolist()]
+    res_index = {r: i for i, r in enumerate(res_names)}
+    u_key = np.concatenate([
+        np.array([prov_index[a] * S + act_index[b] for a, b, _, _ in y_use], dtype=np.int64),
+        _codes(t_use["provider"], prov_index) * S + _codes(t_use["activity"], act_index)])
+    u_res = np.concatenate([np.array([res_index[c] for _, _, c, _ in y_use], dtype=np.int64),
+                            _codes(t_use["resource"], res_index)])
+    u_amt = np.concatenate([np.array([d for _, _, _, d in y_use], dtype=float),
+                            t_use["amount"].to_numpy(dtype=float)])
+    ju = pd.DataFrame({"arc": np.arange(len(arc_key), dtype=np.int64), "key": arc_key}).merge(
+        pd.DataFrame({"key": u_key, "r": u_res, "amount": u_amt}), on="key")
+    res_rank = np.argsort(np.argsort(np.array(res_names, dtype=object), kind="stable"), kind="stable")
+    u_arc, u_r = ju["arc"].to_numpy(), ju["r"].to_numpy()
+    order = np.lexsort((res_rank[u_r] if len(u_r) else u_r, u_arc))
+    uses = pd.DataFrame({"arc": u_arc[order], "resource": _take(res_names, u_r[order]),
+                         "amount": ju["amount"].to_numpy(dtype=float)[order]})
+
     resources = _concat([
         _frame(
             [
@@ -281,26 +313,39 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
             ["resource", "capacity", "expand_step", "expand_cost", "expand_max"],
         ),
         pd.DataFrame({
-            "resource": t_res["resource"], "capacity": t_res["capacity"],
-            "expand_step": t_res["expand_step"].fillna(0.0),
-            "expand_cost": t_res["expand_cost"].fillna(0.0),
-            "expand_max": t_res["expand_max_steps"].fillna(0).astype(int),
+            "resource": pd.Series(t_res["resource"].tolist(), dtype=object),
+            "capacity": t_res["capacity"].to_numpy(dtype=float),
+            "expand_step": t_res["expand_step"].fillna(0.0).to_numpy(dtype=float),
+            "expand_cost": t_res["expand_cost"].fillna(0.0).to_numpy(dtype=float),
+            "expand_max": t_res["expand_max_steps"].fillna(0).to_numpy().astype(int),
         }),
     ]).reset_index(drop=True)
 
-    cap_rows = _frame(
-        [
-            {"pathway": p.pathway, "step": s.step, "setting": g, "max_share": float(m)}
-            for p in pathways
-            for s in p.steps
-            for g, m in s.max_share.items()
-        ],
-        ["pathway", "step", "setting", "max_share"],
-    )
-    caps = dem_key.merge(cap_rows, on=["pathway", "step"])
-    present = arcs[["dem", "setting"]].drop_duplicates()
-    caps = caps.merge(present, on=["dem", "setting"]).sort_values(["dem", "setting"], kind="stable")
-    caps = caps.reset_index(drop=True)
+    # Setting caps: per demand row and capped setting that has an arc there.
+    cr = [(i, set_index[g], float(m)) for i, (_, s) in enumerate(steps) for g, m in s.max_share.items()]
+    C = len(cr)
+    c_st = np.array([c[0] for c in cr], dtype=np.int64)
+    c_set = np.array([c[1] for c in cr], dtype=np.int64)
+    c_m = np.array([c[2] for c in cr], dtype=float)
+    c_loc = np.repeat(np.arange(L, dtype=np.int64), C)
+    c_i = np.tile(np.arange(C, dtype=np.int64), L)
+    c_dem = c_loc * S + c_st[c_i]
+    G = len(set_names)
+    present = np.zeros(L * S * G, dtype=bool)
+    present[a_dem * G + prov_set[a_p]] = True
+    keep = present[c_dem * G + c_set[c_i]]
+    set_rank = np.argsort(np.argsort(np.array(set_names, dtype=object), kind="stable"), kind="stable")
+    c_dem, c_i = c_dem[keep], c_i[keep]
+    order = np.lexsort((set_rank[c_set[c_i]] if len(c_i) else c_i, c_dem))
+    c_dem, c_i = c_dem[order], c_i[order]
+    caps = pd.DataFrame({
+        "dem": c_dem,
+        "locality": _take(loc_names, c_dem // S if S else c_dem),
+        "pathway": _take(st_pathway, c_st[c_i]),
+        "step": _take(st_step, c_st[c_i]),
+        "setting": _take(set_names, c_set[c_i]),
+        "max_share": c_m[c_i],
+    })
 
     floors_map = config.constraints.min_quality
     floors = _frame(
@@ -315,7 +360,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     return Instance(
         localities=localities,
         demand=demand,
-        avoids=avoids[["locality", "pathway", "src", "dst", "effect", "src_dem", "dst_dem"]],
+        avoids=avoids,
         providers=providers,
         offers=offers,
         arcs=arcs,
@@ -329,22 +374,28 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     )
 
 
-def _baseline_shares(arcs: pd.DataFrame, declared: pd.DataFrame) -> np.ndarray:
+def _baseline_shares(arcs: pd.DataFrame, declared: pd.DataFrame, arc_key: np.ndarray,
+                     decl_key: np.ndarray) -> np.ndarray:
     """Today's share of each arc (SPEC section 3, Baseline).
 
     Declared ``current_share`` applies in every locality the provider serves. For a demand
     row where nobody declares a share, all of it goes to the first listed ``buy`` provider
-    with an arc, else the first listed provider with an arc.
+    with an arc, else the first listed provider with an arc. ``arc_key`` and ``decl_key``
+    code (provider, activity) of each arc and each declaration.
     """
-    share = arcs[["provider", "activity"]].merge(declared, on=["provider", "activity"], how="left")
-    share = share["share"].to_numpy(dtype=float)
-    has_decl = pd.Series(~np.isnan(share)).groupby(arcs["dem"].to_numpy()).transform("any")
+    share = (pd.Series(declared["share"].to_numpy(dtype=float), index=decl_key)
+             .reindex(arc_key).to_numpy(dtype=float)) if len(declared) else np.full(len(arc_key), np.nan)
+    dem = arcs["dem"].to_numpy()
+    n_dem = int(dem.max()) + 1 if len(dem) else 0
+    declared_any = np.zeros(n_dem, dtype=bool)
+    declared_any[dem[~np.isnan(share)]] = True
     share = np.nan_to_num(share, nan=0.0)
-    undeclared = ~has_decl.to_numpy()
+    undeclared = ~declared_any[dem]
     if undeclared.any():
         # buy providers first, then config order
-        rank = np.where(arcs["mode"].to_numpy() == "buy", 0, 1) * (int(arcs["order"].max()) + 1) + arcs["order"].to_numpy()
-        frame = pd.DataFrame({"dem": arcs["dem"].to_numpy(), "rank": rank})
-        first = frame.groupby("dem")["rank"].transform("min").to_numpy() == rank
-        share = np.where(undeclared & first, 1.0, share)
+        order = arcs["order"].to_numpy()
+        rank = np.where(arcs["mode"].to_numpy() == "buy", 0, 1) * (int(order.max()) + 1) + order
+        best = np.full(n_dem, np.iinfo(np.int64).max)
+        np.minimum.at(best, dem, rank)
+        share = np.where(undeclared & (best[dem] == rank), 1.0, share)
     return share
