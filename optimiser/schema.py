@@ -234,6 +234,12 @@ class Solve(Strict):
     """Solver threads (CP-SAT workers); default: the solver's choice, one CP-SAT worker."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     """Random seed, fixed so that the same inputs give the same plan."""
+    decompose: Literal["auto", "off", "on"] = "auto"
+    """Solve independent blocks (localities that share no provider, resource, budget or
+    block contract) separately, in parallel processes, and merge: ``auto`` (default) when
+    the model is large (20,000+ variables) and splits into two or more blocks, ``on``
+    whenever it splits, ``off`` never. The optimum is the same either way (extension of
+    the SPEC)."""
 
 
 TablePath = Annotated[str, StringConstraints(min_length=1)]

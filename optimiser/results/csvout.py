@@ -38,6 +38,15 @@ def _column(s: pd.Series) -> list[str]:
         text = ["%.10g" % v for v in uniques.tolist()]
     elif isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
         return _arrow_text(s)
+    elif s.dtype == object:
+        a = s.to_numpy()
+        null = pd.isna(a)
+        if null.any():
+            a = np.where(null, "", a)
+        if pd.api.types.infer_dtype(a, skipna=False) == "string":  # text: nothing to format
+            return a.tolist()
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        text = [_format(v) for v in uniques.tolist()]
     else:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         uniques = uniques.tolist() if hasattr(uniques, "tolist") else list(uniques)
