@@ -33,46 +33,64 @@ def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: 
     dem, arcs, prov, res = inst.demand, inst.arcs, inst.providers, inst.resources
     viol: list[tuple[float, str]] = []
 
-    def record(name: pd.Series | np.ndarray, amount: np.ndarray, limit: np.ndarray) -> None:
+    def record(name, amount: np.ndarray, limit: np.ndarray) -> None:
+        """The worst relative violation of a family; ``name(i)`` names its member ``i``
+        (only the worst is named: a national model has millions of members)."""
         amount = np.maximum(np.asarray(amount, dtype=float), 0.0)
         if len(amount) == 0:
             return
         rel = amount / np.maximum(1.0, np.abs(np.asarray(limit, dtype=float)))
         i = int(np.argmax(rel))
-        viol.append((float(rel[i]), str(np.asarray(name)[i])))
+        viol.append((float(rel[i]), str(name(i))))
 
-    key = dem["locality"] + "," + dem["pathway"] + "," + dem["step"]
+    def at(prefix: str, *cols, index: np.ndarray | None = None):
+        """``prefix[c1,c2,...]`` of member ``i`` (through ``index`` when given)."""
+        def name(i: int) -> str:
+            j = int(index[i]) if index is not None else i
+            return f"{prefix}[{','.join(str(np.asarray(c)[j]) for c in cols)}]"
+        return name
+
+    dl, dp, ds = (dem[c].to_numpy() for c in ("locality", "pathway", "step"))
+
+    def key_at(prefix: str, index: np.ndarray | None = None, *more):
+        def name(i: int) -> str:
+            j = int(index[i]) if index is not None else i
+            extra = "".join(f",{np.asarray(c)[i]}" for c in more)
+            return f"{prefix}[{dl[j]},{dp[j]},{ds[j]}{extra}]"
+        return name
+
     opt = dem["optional"].to_numpy(bool)
     yv = np.where(opt, np.nan_to_num(y), 0.0)
-    record("x[" + arcs["provider"] + "]", -x, np.zeros(len(x)))
-    record("y[" + key[opt] + "]", dem["ymin"].to_numpy()[opt] - yv[opt], dem["ymin"].to_numpy()[opt])
-    record("y[" + key[opt] + "]", yv[opt] - dem["ymax"].to_numpy()[opt], dem["ymax"].to_numpy()[opt])
+    record(at("x", arcs["provider"]), -x, np.zeros(len(x)))
+    opt_rows = np.flatnonzero(opt)
+    record(key_at("y", opt_rows), dem["ymin"].to_numpy()[opt] - yv[opt], dem["ymin"].to_numpy()[opt])
+    record(key_at("y", opt_rows), yv[opt] - dem["ymax"].to_numpy()[opt], dem["ymax"].to_numpy()[opt])
 
     # demand: D = y (optional) or N*pp - sum effect*y[src]
     av = inst.avoids
     avoided = np.bincount(av["dst_dem"].to_numpy(int), weights=av["effect"].to_numpy(float)
                           * yv[av["src_dem"].to_numpy(int)], minlength=len(dem))
     D = np.where(opt, yv, dem["fixed"].to_numpy(float) - avoided)
-    record("demand_floor[" + key + "]", -D, dem["fixed"].to_numpy(float))
+    record(key_at("demand_floor"), -D, dem["fixed"].to_numpy(float))
     delivered = np.bincount(arcs["dem"].to_numpy(int), weights=x, minlength=len(dem))
-    record("flow[" + key + "]", np.abs(delivered - D), D)
+    record(key_at("flow"), np.abs(delivered - D), D)
 
     caps = inst.caps
     if len(caps):
         by = pd.DataFrame({"dem": arcs["dem"].to_numpy(int), "setting": arcs["setting"], "x": x})
         got = caps.merge(by.groupby(["dem", "setting"], as_index=False)["x"].sum(), on=["dem", "setting"], how="left")
         lim = got["max_share"].to_numpy(float) * D[got["dem"].to_numpy(int)]
-        record("setting_cap[" + key.to_numpy()[got["dem"].to_numpy(int)] + "," + got["setting"] + "]",
+        record(key_at("setting_cap", got["dem"].to_numpy(int), got["setting"].to_numpy()),
                got["x"].fillna(0).to_numpy(float) - lim, lim)
 
     if len(res):
         used = _resource_use(inst, x)
         lim = res["capacity"].to_numpy(float) + res["expand_step"].to_numpy(float) * k
-        record("capacity[" + res["resource"] + "]", used - lim, lim)
-        record("k[" + res["resource"] + "]", k - res["expand_max"].to_numpy(float), res["expand_max"].to_numpy(float))
-        record("k[" + res["resource"] + "]", -k, np.zeros(len(k)))
+        record(at("capacity", res["resource"]), used - lim, lim)
+        record(at("k", res["resource"]), k - res["expand_max"].to_numpy(float), res["expand_max"].to_numpy(float))
+        record(at("k", res["resource"]), -k, np.zeros(len(k)))
         if integral:
-            record("k[" + res["resource"] + "]", np.abs(k - np.round(k)), np.ones(len(k)))
+            record(at("k", res["resource"]), np.abs(k - np.round(k)), np.ones(len(k)))
 
     p_idx = costs.provider_index(inst)
     vol = np.bincount(p_idx, weights=x, minlength=len(prov))
@@ -80,11 +98,11 @@ def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: 
     if has_o.any():
         big_m = np.bincount(p_idx, weights=dem["dmax"].to_numpy(float)[arcs["dem"].to_numpy(int)], minlength=len(prov))
         o = np.nan_to_num(running)
-        name = "running[" + prov["provider"] + "]"
-        record(name[has_o], (vol - big_m * o)[has_o], big_m[has_o])
-        record(name[has_o], (prov["min_volume"].to_numpy(float) * o - vol)[has_o], prov["min_volume"].to_numpy(float)[has_o])
+        name = at("running", prov["provider"], index=np.flatnonzero(has_o))
+        record(name, (vol - big_m * o)[has_o], big_m[has_o])
+        record(name, (prov["min_volume"].to_numpy(float) * o - vol)[has_o], prov["min_volume"].to_numpy(float)[has_o])
         if integral:
-            record(name[has_o], np.abs(o - np.round(o))[has_o], np.ones(int(has_o.sum())))
+            record(name, np.abs(o - np.round(o))[has_o], np.ones(int(has_o.sum())))
 
     if len(inst.floors):
         fl = arcs.reset_index().merge(inst.floors, on="pathway", how="inner")
@@ -92,16 +110,16 @@ def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: 
         margin = pd.DataFrame({"l": fl["locality"], "p": fl["pathway"],
                                "m": (fl["quality"] - fl["floor"]).to_numpy(float) * xf,
                                "v": xf}).groupby(["l", "p"], sort=False).sum()
-        record("quality[" + margin.index.get_level_values(0) + "," + margin.index.get_level_values(1) + "]",
+        record(at("quality", margin.index.get_level_values(0), margin.index.get_level_values(1)),
                -margin["m"].to_numpy(), margin["v"].to_numpy())
 
     if inst.max_shift is not None:
         need = (1 - inst.max_shift) * arcs["share0"].to_numpy(float) * D[arcs["dem"].to_numpy(int)]
-        record("pace[" + key.to_numpy()[arcs["dem"].to_numpy(int)] + "," + arcs["provider"] + "]", need - x, need)
+        record(key_at("pace", arcs["dem"].to_numpy(int), arcs["provider"].to_numpy()), need - x, need)
 
     total = costs.breakdown(inst, x, np.nan_to_num(running), k)["total"]
     if inst.budget is not None:
-        record(np.array(["budget"]), np.array([total - inst.budget]), np.array([inst.budget]))
+        record(lambda i: "budget", np.array([total - inst.budget]), np.array([inst.budget]))
 
     worst = max(viol, default=(0.0, ""))
     return Check(max_violation=worst[0], worst=worst[1] if worst[0] > 0 else "", objective=total)
