@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
+from ..model import text
 from .columns import Columns
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
@@ -20,17 +21,23 @@ from .rows import DemandTerms, RowBlock, block, demand_for_rows
 def rows(inst: Instance, cols: Columns, terms: DemandTerms) -> RowBlock:
     caps = inst.caps
     share = caps["max_share"].to_numpy(float)
-    arcs = pd.DataFrame({"dem": inst.arcs["dem"].to_numpy(np.int64),
-                         "setting": inst.arcs["setting"].to_numpy(), "col": cols.x})
-    keyed = pd.DataFrame({"dem": caps["dem"].to_numpy(np.int64), "setting": caps["setting"].to_numpy(),
+    # settings as integer codes, so the join is on one integer key (dem, setting)
+    codes, uniques = pd.factorize(np.concatenate([inst.arcs["setting"].to_numpy(object),
+                                                  caps["setting"].to_numpy(object)]))
+    G = max(len(uniques), 1)
+    n_arcs = len(inst.arcs)
+    arcs = pd.DataFrame({"key": inst.arcs["dem"].to_numpy(np.int64) * G + codes[:n_arcs],
+                         "col": cols.x})
+    keyed = pd.DataFrame({"key": caps["dem"].to_numpy(np.int64) * G + codes[n_arcs:],
                           "r": np.arange(len(caps))})
-    m = keyed.merge(arcs, on=["dem", "setting"])
+    m = keyed.merge(arcs, on="key")
     r_d, c_d, v_d, const = demand_for_rows(terms, caps["dem"].to_numpy(np.int64), share)
     row = np.concatenate([m["r"].to_numpy(np.int64), r_d])
     col = np.concatenate([m["col"].to_numpy(np.int64), c_d])
     val = np.concatenate([np.ones(len(m)), -v_d])
     meta = caps[["locality", "pathway", "step", "setting"]].assign(
-        activity=caps["pathway"] + "." + caps["step"])
+        activity=text([f"{p}.{s}" for p, s in zip(caps["pathway"].tolist(), caps["step"].tolist())]
+                      ).set_axis(caps.index))
     out = block("setting_cap", meta, ["locality", "pathway", "step", "setting"], row, col, val,
                 -np.inf, const)
     return out
