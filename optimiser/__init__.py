@@ -5,6 +5,8 @@
 >>> result = optimiser.solve(scenario, mode="milp", backend="highs")
 >>> result.status, result.objective, result.allocation      # doctest: +SKIP
 >>> result.write("out/")                                    # doctest: +SKIP
+>>> session = optimiser.warm_start(scenario, mode="lp")      # compile once, re-solve changes
+>>> session.solve(budget=40_000_000).objective               # doctest: +SKIP
 """
 
 import time as _time
@@ -14,11 +16,13 @@ _IMPORT_STARTED = _time.perf_counter()
 
 __version__ = "0.1.0"
 
-from .api import solve  # noqa: E402
+from .api import solve, warm_start  # noqa: E402
 from .backends.base import Status  # noqa: E402
 from .errors import CarepathError, ConfigError, Issue, SolveFailed, SolverUnavailable  # noqa: E402
 from .load import Scenario, load  # noqa: E402
 from .results.result import Result  # noqa: E402
+from .warm import Changes, WarmModel, WarmSolution  # noqa: E402
 
-__all__ = ["load", "solve", "Scenario", "Result", "Status", "ConfigError", "Issue",
-           "CarepathError", "SolverUnavailable", "SolveFailed", "__version__"]
+__all__ = ["load", "solve", "warm_start", "Changes", "WarmModel", "WarmSolution", "Scenario",
+           "Result", "Status", "ConfigError", "Issue", "CarepathError", "SolverUnavailable",
+           "SolveFailed", "__version__"]

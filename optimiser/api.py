@@ -7,16 +7,18 @@ from dataclasses import replace
 
 from .backends import REGISTRY, SolveOptions, SolverOutput, Status, backend_for, get_backend
 from .diagnose import diagnose, presolve_findings
+from . import decompose as decomposition
 from . import numerics
 from .compile import compile_model
 from .errors import ConfigError, SolveFailed, SolverUnavailable
 from .load import Scenario, load
 from .results.build import build_result
 from .results.result import Result
+from .warm import Changes, WarmModel, warm_start
 
 MODES = ("lp", "milp", "cp")
 
-__all__ = ["load", "solve", "Result", "Status"]
+__all__ = ["load", "solve", "warm_start", "Changes", "WarmModel", "Result", "Status"]
 
 
 def solve(
@@ -28,13 +30,17 @@ def solve(
     mip_gap: float | None = None,
     threads: int | None = None,
     diagnose_infeasible: bool = True,
+    decompose: str | None = None,
 ) -> Result:
     """Solve a loaded scenario; arguments left as None come from the config's ``solve``.
 
     Raises :class:`SolverUnavailable` for an unknown or uninstalled backend or a mode the
     backend cannot solve. Infeasibility and time limits are statuses, not exceptions; an
     infeasible result carries ``diagnosis`` (pre-solve findings, or the least relaxation and
-    a conflicting set) unless ``diagnose_infeasible`` is False.
+    a conflicting set) unless ``diagnose_infeasible`` is False. ``decompose`` (``auto``,
+    ``off``, ``on``; default the config's) solves independent blocks of the model
+    separately and in parallel (:mod:`optimiser.decompose`); the diagnosis always works on
+    the whole model.
     """
     opts = scenario.config.solve
     mode = mode or opts.mode
@@ -69,12 +75,20 @@ def solve(
         diagnosis["presolve"] = findings
         diagnosis["method"] = "pre-solve checks, then " + diagnosis["method"]
         return replace(result, diagnosis=diagnosis)
-    out = solver.solve(problem, options)
+    # independent blocks (localities that share nothing) solved apart, in parallel
+    blocks = decomposition.use_decomposition(problem, decompose or opts.decompose)
+
+    def run(m):
+        if blocks is None:
+            return solver.solve(m, options)
+        return decomposition.solve_decomposed(m, name, options, comps=blocks)
+
+    out = run(problem)
     solved = time.perf_counter()
     duals, ranges = out.row_duals, out.row_ranges
     if out.status.has_solution and problem.has_integers and solver.capabilities.duals:
         # shadow prices of the LP with the integer decisions fixed at their optimum
-        fixed = solver.solve(model.with_integers_fixed(out.values), options)
+        fixed = run(model.with_integers_fixed(out.values))
         ok = fixed.status == Status.OPTIMAL
         duals, ranges = (fixed.row_duals, fixed.row_ranges) if ok else (None, None)
     result = build_result(scenario, problem, out, duals, mode=mode, backend=name,

@@ -74,8 +74,11 @@ def status_of(h: highspy.Highs) -> Status:
     return Status.ERROR
 
 
-def read_output(h: highspy.Highs, model: LinearModel, start: float) -> SolverOutput:
-    """What the last run of ``h`` on ``model`` found, as a :class:`SolverOutput`."""
+def read_output(h: highspy.Highs, model: LinearModel, start: float,
+                ranging: bool = True) -> SolverOutput:
+    """What the last run of ``h`` on ``model`` found, as a :class:`SolverOutput` (with the
+    rows' ranging of an LP unless ``ranging`` is False: it costs several solves' worth of
+    linear algebra on a large model)."""
     status = h.getModelStatus()
     st = status_of(h)
     info = h.getInfo()
@@ -88,7 +91,7 @@ def read_output(h: highspy.Highs, model: LinearModel, start: float) -> SolverOut
         objective = objective_of(model, values)
         if not mip and sol.dual_valid:
             duals = np.asarray(sol.row_dual, dtype=float)
-            ranges = _ranges(h, model.num_rows)
+            ranges = _ranges(h, model.num_rows) if ranging else None
         if mip:
             bound = float(info.mip_dual_bound)
             gap = float(info.mip_gap)
