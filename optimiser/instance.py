@@ -6,7 +6,8 @@ pathways, steps, providers as written), so everything downstream is deterministi
 
 Tables (one row per ...):
 
-* ``demand`` -- locality, pathway and step: ``patients`` N, ``fixed`` (N*per_patient for a
+* ``demand`` -- locality, pathway and step: ``patients`` N (from the effective
+  ``prevalence`` per 1000: the locality's override, else the pathway's), ``fixed`` (N*per_patient for a
   fixed step, else 0), uptake bounds ``ymin``/``ymax`` (N*min, N*max for an optional step),
   ``dmax`` (largest possible demand) and ``d0`` (baseline demand).
 * ``avoids`` -- locality and (optional source, fixed target) pair: ``effect``.
@@ -128,7 +129,8 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     # Demand: locality x step, in config order.
     d_loc = np.repeat(np.arange(L, dtype=np.int64), S)
     d_st = np.tile(np.arange(S, dtype=np.int64), L)
-    n = population[d_loc] * prev[d_loc, st_pw[d_st]] / 1000.0
+    d_prev = prev[d_loc, st_pw[d_st]]
+    n = population[d_loc] * d_prev / 1000.0
     opt = optional[d_st]
     fixed = np.where(opt, 0.0, n * per_patient[d_st])
     ymin = np.where(opt, n * umin[d_st], 0.0)
@@ -144,6 +146,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
         "ymin": ymin,
         "ymax": ymax,
         "dmax": np.where(opt, ymax, fixed),
+        "prevalence": d_prev,
     })
     demand.index.name = "dem"
 

@@ -663,19 +663,11 @@ class _Demand:
         umin = np.array([t[2] for t in params], dtype=float)
         umax = np.array([t[3] for t in params], dtype=float)
         pop0 = inst.localities["population"].to_numpy(float)
-        # effective prevalence: the locality's override, else the pathway's; where a table
-        # supplied an override the config does not show, recover it from the patients
+        # effective prevalence per locality and pathway (the locality's override, from the
+        # YAML or a table, else the pathway's), as the instance used it
         prev = np.tile(np.array([float(p.prevalence_per_1000) for p in scenario.pathways]),
                        (len(loc_index), 1))
-        for loc, spec in scenario.config.localities.items():
-            i = loc_index.get_loc(loc) if loc in loc_index else -1
-            for pw, v in getattr(spec, "prevalence_per_1000", {}).items():
-                if i >= 0 and pw in pw_index:
-                    prev[i, pw_index.get_loc(pw)] = float(v)
-        patients = dem["patients"].to_numpy(float)
-        mine = pop0[loc_of_dem] * prev[loc_of_dem, pw_of_dem] / 1000.0
-        off = (mine != patients) & (pop0[loc_of_dem] > 0)
-        prev[loc_of_dem[off], pw_of_dem[off]] = patients[off] / pop0[loc_of_dem[off]] * 1000.0
+        prev[loc_of_dem, pw_of_dem] = dem["prevalence"].to_numpy(float)
         av = inst.avoids
         has_arc = np.zeros(len(dem), dtype=bool)
         has_arc[inst.arcs["dem"].to_numpy(np.int64)] = True

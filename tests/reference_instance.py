@@ -114,6 +114,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     demand = demand.merge(overrides, on=["locality", "pathway"], how="left")
     prevalence = demand["override"].fillna(demand["prevalence"])
     demand["patients"] = demand["population"] * prevalence / 1000.0
+    demand["effective_prevalence"] = prevalence
     n = demand["patients"]
     demand["fixed"] = np.where(demand["optional"], 0.0, n * demand["per_patient"])
     demand["ymin"] = np.where(demand["optional"], n * demand["umin"], 0.0)
@@ -121,8 +122,8 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     demand["dmax"] = np.where(demand["optional"], demand["ymax"], demand["fixed"])
     demand = demand[
         ["locality", "pathway", "step", "activity", "optional", "patients", "fixed", "ymin",
-         "ymax", "dmax"]
-    ].reset_index(drop=True)
+         "ymax", "dmax", "effective_prevalence"]
+    ].rename(columns={"effective_prevalence": "prevalence"}).reset_index(drop=True)
     demand.index.name = "dem"
     dem_key = demand.reset_index()[["dem", "locality", "pathway", "step"]]
 

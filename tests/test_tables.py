@@ -287,3 +287,20 @@ def test_a_conflict_is_located_at_the_table_cell(tiny_tables):
     assert res.status is optimiser.Status.INFEASIBLE
     wheres = [c["where"] for c in res.diagnosis.get("presolve", []) + res.diagnosis["conflict"]]
     assert "../data/resources.csv:2:capacity" in wheres
+
+
+def test_warm_population_change_keeps_a_table_prevalence(tmp_path):
+    """A locality declared with no population in a table, whose prevalence comes from the
+    prevalence table: a warm population change must use that prevalence (10 per 1000), as a
+    cold load of the edited table does."""
+    cfg = to_tables(TINY / "configs" / "tiny.yaml", tmp_path)
+    loc = pd.read_csv(tmp_path / "data" / "localities.csv")
+    loc.loc[loc["locality"] == "south", "population"] = 0
+    loc.to_csv(tmp_path / "data" / "localities.csv", index=False)
+    session = optimiser.warm_start(optimiser.load(cfg), mode="lp")
+    warm = session.solve(population={"south": 50000})
+    loc.loc[loc["locality"] == "south", "population"] = 50000
+    loc.to_csv(tmp_path / "data" / "localities.csv", index=False)
+    cold = optimiser.solve(optimiser.load(cfg), mode="lp")
+    assert warm.status is cold.status is optimiser.Status.OPTIMAL
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
