@@ -96,6 +96,9 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
     localities |= {k.lower() for k in localities}
     localities |= set(extra_localities)  # declared in a localities table
     resources = set(_mapping(data.get("resources"))) | set(extra_resources)
+    if declared is None and not extra_localities and "localities" not in blind_to:
+        out.append(doc.issue((), "no localities: declare at least one with its population "
+                             "(under localities:, or in a localities table)"))
     if isinstance(declared, dict) and not localities:
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "
                              "population"))

@@ -89,6 +89,13 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     national scenario has millions of arcs, and joins on text keys dominated the build.
     A demand row is ``dem = locality * steps + step``.
     """
+    # huge but finite inputs may overflow to inf here: the numerics check reports them
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _build(config, pathways, tables)
+
+
+def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) -> Instance:
+    """See :func:`build`."""
     t_loc = tables.frame("localities")
     t_loc = t_loc[~t_loc["locality"].isin(config.localities.keys())]  # a --set YAML entry wins
     loc_names = [*config.localities.keys(), *t_loc["locality"].tolist()]
