@@ -46,6 +46,17 @@ _FLOAT = re.compile(r"[-+]?(\.[0-9][0-9_]*|[0-9][0-9_]*(\.[0-9_]*)?)([eE][-+]?[0
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)")
 _NAN = re.compile(r"\.(nan|NaN|NAN)")
 
+_CONSTANTS: dict[str, Any] = {**dict.fromkeys(_NULL), **dict.fromkeys(_TRUE, True),
+                              **dict.fromkeys(_FALSE, False)}
+_NOT_CONSTANT = object()
+_NUMBER_START = frozenset("-+.0123456789")
+"""First characters of every number the patterns below accept: other plain text is text."""
+_STR_TAG = "tag:yaml.org,2002:str"
+_Scalar, _Alias = yaml.ScalarEvent, yaml.AliasEvent
+_MappingStart, _MappingEnd = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SequenceStart, _SequenceEnd = yaml.SequenceStartEvent, yaml.SequenceEndEvent
+_DocumentStart, _StreamEnd = yaml.DocumentStartEvent, yaml.StreamEndEvent
+
 try:  # libyaml's parser when available: same events, several times faster
     _EventLoader: type = yaml.CBaseLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
@@ -65,20 +76,19 @@ def resolve_scalar(text: str) -> Any:
     if len(text) > MAX_DIGITS and (_INT.fullmatch(text) or _HEX.fullmatch(text) or _OCT.fullmatch(text)):
         digits = sum(c.isalnum() for c in text) - (2 if text[:2] in ("0x", "0o") else 0)
         raise ScalarError(f"number too large ({digits} digits)")
-    if text in _NULL:
-        return None
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    if _INT.fullmatch(text):
+    value = _CONSTANTS.get(text, _NOT_CONSTANT)
+    if value is not _NOT_CONSTANT:
+        return value
+    if text[0] not in _NUMBER_START:
+        return text
+    if _INT.fullmatch(text):  # (every whole number also matches _FLOAT: test it first)
         return int(text.replace("_", ""), 10)
+    if _FLOAT.fullmatch(text):
+        return float(text.replace("_", ""))
     if _OCT.fullmatch(text):
         return int(text[2:].replace("_", ""), 8)
     if _HEX.fullmatch(text):
         return int(text[2:].replace("_", ""), 16)
-    if _FLOAT.fullmatch(text):
-        return float(text.replace("_", ""))
     if _INF.fullmatch(text):
         return float("-inf") if text.startswith("-") else float("inf")
     if _NAN.fullmatch(text):
@@ -122,10 +132,6 @@ def dotted(path: Path) -> str:
     for p in path:
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out
-
-
-def _mark(event: Any) -> tuple[int, int]:
-    return event.start_mark.line + 1, event.start_mark.column + 1
 
 
 def parse_text(text: str, file: str) -> Document:
@@ -189,136 +195,169 @@ def parse_bytes(raw: bytes, file: str) -> Document:
     return parse_text(text, file)
 
 
-class _Frame:
-    __slots__ = ("container", "path", "pending_key", "key_mark", "anchor", "nodes0")
-
-    def __init__(self, container: Any, path: Path, anchor: str | None, nodes0: int):
-        self.container = container
-        self.path = path
-        self.pending_key: str | None = None
-        self.key_mark: tuple[int, int] | None = None
-        self.anchor = anchor
-        self.nodes0 = nodes0
-        """Values counted before this one opened: its own size is the difference at its end."""
+def _path_of(cont: Any, cpath: Path, cmap: bool, ppath: Path) -> Path:
+    """Path of the value about to be placed in ``cont`` (``()`` at the top)."""
+    if cont is None:
+        return ()
+    return ppath if cmap else cpath + (len(cont),)
 
 
 def _build(text: str, doc: Document, issues: list[Issue]) -> None:
+    """Events -> values and marks, one loop with the open container's state in locals.
+
+    Hot path per event: one ``type()`` test, one mark tuple, one path tuple (list items past
+    :data:`MARKED_ITEMS` get none), and scalar resolution that skips the number patterns for
+    text that cannot be a number and resolves each distinct number text once.
+    """
     loader = _EventLoader(text)
+    max_nodes, max_depth, marked_items = MAX_NODES, MAX_DEPTH, MARKED_ITEMS
+    file, values, keys = doc.file, doc.values, doc.keys
     anchors: dict[str, tuple[Any, int]] = {}
-    stack: list[_Frame] = []
+    first_keys: dict[Path, tuple[int, int]] = {}
+    resolved = dict(_CONSTANTS)  # plain scalar text -> value (numbers repeat: 1.0, 0, ...)
+    # enclosing containers' state, saved when a mapping or sequence opens
+    stack: list[tuple[Any, Path, bool, str | None, int]] = []
+    # the open container: value, path, is-a-mapping, its anchor, values counted before it
+    # opened; in a mapping, the key awaiting its value, that value's path, the key's mark, and
+    # whether the value is kept (a repeated key's is not)
+    cont: Any = None
+    cpath: Path = ()
+    cmap = False
+    pending: str | None = None
+    ppath: Path = ()
+    kmark: tuple[int, int] = (0, 0)
+    keep = True
+    canchor: str | None = None
+    cnodes0 = 0
     nodes = 0
     documents = 0
     dups = 0
-    first_keys: dict[Path, tuple[int, int]] = {}
+    get_event = loader.get_event
     try:
         while True:
-            event = loader.get_event()
-            if event is None or isinstance(event, yaml.StreamEndEvent):
+            event = get_event()
+            cls = type(event)
+            value: Any
+            if cls is _Scalar:
+                sm = event.start_mark
+                mark = (sm.line + 1, sm.column + 1)
+                tag = event.tag
+                if cmap and pending is None:  # a key
+                    key = event.value
+                    kpath = cpath + (key,)
+                    if tag is not None and tag != "!":
+                        issues.append(Issue(file, *mark, dotted(kpath),
+                                            f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' "
+                                            "is not allowed; write plain values"))
+                    if kpath in first_keys:
+                        issues.append(Issue(file, *mark, dotted(kpath),
+                                            f"duplicate key '{key}' (first given at line "
+                                            f"{first_keys[kpath][0]})"))
+                        # the repeated value is read (for its own errors) under a path of its
+                        # own, so its nested keys are not reported as duplicates too
+                        dups += 1
+                        key = f"{key}\x00dup{dups}"
+                        kpath = cpath + (key,)
+                    else:
+                        first_keys[kpath] = mark
+                    pending, ppath, kmark = key, kpath, mark
+                    keep = "\x00dup" not in key  # a repeated key's value is dropped
+                    continue
+                if tag is None or tag == "!" or tag == _STR_TAG:
+                    nodes += 1
+                    text_ = event.value
+                    if tag is None and not event.style:  # plain: resolve (quoted stays text)
+                        value = resolved.get(text_, _NOT_CONSTANT)
+                        if value is _NOT_CONSTANT:
+                            if text_[0] in _NUMBER_START:
+                                try:
+                                    value = resolved[text_] = resolve_scalar(text_)
+                                except ScalarError as exc:
+                                    issues.append(Issue(file, *mark, dotted(
+                                        _path_of(cont, cpath, cmap, ppath)), str(exc)))
+                                    value = None
+                            else:
+                                value = text_
+                    else:
+                        value = text_
+                    if event.anchor is not None:
+                        anchors[event.anchor] = (value, 1)
+                else:
+                    issues.append(Issue(file, *mark, dotted(_path_of(cont, cpath, cmap, ppath)),
+                                        f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' "
+                                        "is not allowed; write plain values"))
+                    value = None
+            elif cls is _MappingEnd or cls is _SequenceEnd:
+                if canchor is not None:
+                    anchors[canchor] = (cont, nodes - cnodes0)
+                cont, cpath, cmap, canchor, cnodes0 = stack.pop()
+                continue
+            elif cls is _MappingStart or cls is _SequenceStart or cls is _Alias:
+                sm = event.start_mark
+                mark = (sm.line + 1, sm.column + 1)
+                if cmap and pending is None:
+                    issues.append(Issue(file, *mark, dotted(cpath), "mapping keys must be plain names"))
+                    return
+                if cls is _Alias:
+                    if event.anchor not in anchors:
+                        issues.append(Issue(file, *mark, dotted(_path_of(cont, cpath, cmap, ppath)),
+                                            f"unknown alias '*{event.anchor}'"))
+                        value = None
+                    else:
+                        value, size = anchors[event.anchor]
+                        nodes += size
+                else:
+                    tag = event.tag
+                    if tag is not None and tag != "!":
+                        issues.append(Issue(file, *mark, dotted(_path_of(cont, cpath, cmap, ppath)),
+                                            f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' "
+                                            "is not allowed; write plain values"))
+                    nodes += 1
+                    if len(stack) >= max_depth:
+                        issues.append(Issue(file, *mark, "", f"nested more than {max_depth} levels deep"))
+                        return
+                    value = {} if cls is _MappingStart else []
+            elif event is None or cls is _StreamEnd:
                 break
-            if isinstance(event, yaml.DocumentStartEvent):
+            elif cls is _DocumentStart:
                 documents += 1
                 if documents > 1:
-                    issues.append(Issue(doc.file, *_mark(event), "",
+                    sm = event.start_mark
+                    issues.append(Issue(file, sm.line + 1, sm.column + 1, "",
                                         "more than one YAML document in the file"))
                     return
                 continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.DocumentEndEvent)):
-                continue
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                frame = stack.pop()
-                if frame.anchor is not None:
-                    anchors[frame.anchor] = (frame.container, nodes - frame.nodes0)
+            else:  # stream start, document end
                 continue
 
-            # A value starts: scalar, alias, mapping or sequence.
-            parent = stack[-1] if stack else None
-            if parent is not None and isinstance(parent.container, dict) and parent.pending_key is None:
-                # This event is a key.
-                if not isinstance(event, yaml.ScalarEvent):
-                    issues.append(Issue(doc.file, *_mark(event), dotted(parent.path),
-                                        "mapping keys must be plain names"))
-                    return
-                key = event.value
-                kpath = parent.path + (key,)
-                if event.tag not in (None, "!"):
-                    issues.append(Issue(doc.file, *_mark(event), dotted(kpath),
-                                        f"YAML tag '{str(event.tag).replace('tag:yaml.org,2002:', '!!')}' "
-                                        "is not allowed; write plain values"))
-                if kpath in first_keys:
-                    fl, _ = first_keys.get(kpath, (0, 0))
-                    issues.append(Issue(doc.file, *_mark(event), dotted(kpath),
-                                        f"duplicate key '{key}' (first given at line {fl})"))
-                    # the repeated value is read (for its own errors) under a path of its own,
-                    # so its nested keys are not reported as duplicates too
-                    dups += 1
-                    key = f"{key}\x00dup{dups}"
-                parent.pending_key = key
-                parent.key_mark = _mark(event)
-                first_keys.setdefault(kpath, _mark(event))
-                continue
-
-            if parent is None:
-                path: Path = ()
-            elif isinstance(parent.container, dict):
-                path = parent.path + (parent.pending_key,)
-            else:
-                path = parent.path + (len(parent.container),)
-
-            tag = getattr(event, "tag", None)
-            bad_tag = tag not in (None, "!") and not (
-                isinstance(event, yaml.ScalarEvent) and tag == "tag:yaml.org,2002:str"
-            )
-            if bad_tag:
-                issues.append(Issue(doc.file, *_mark(event), dotted(path),
-                                    f"YAML tag '{str(tag).replace('tag:yaml.org,2002:', '!!')}' is not allowed; "
-                                    "write plain values"))
-            value: Any
-            if bad_tag and isinstance(event, yaml.ScalarEvent):
-                value = None
-            elif isinstance(event, yaml.AliasEvent):
-                if event.anchor not in anchors:
-                    issues.append(Issue(doc.file, *_mark(event), dotted(path),
-                                        f"unknown alias '*{event.anchor}'"))
-                    value = None
-                else:
-                    value, size = anchors[event.anchor]
-                    nodes += size
-            elif isinstance(event, yaml.ScalarEvent):
-                nodes += 1
-                plain = event.style in (None, "") and tag is None
-                try:
-                    value = resolve_scalar(event.value) if plain else event.value
-                except ScalarError as exc:
-                    issues.append(Issue(doc.file, *_mark(event), dotted(path), str(exc)))
-                    value = None
-                if event.anchor is not None:
-                    anchors[event.anchor] = (value, 1)
-            else:  # mapping or sequence start
-                nodes += 1
-                if len(stack) >= MAX_DEPTH:
-                    issues.append(Issue(doc.file, *_mark(event), "",
-                                        f"nested more than {MAX_DEPTH} levels deep"))
-                    return
-                value = {} if isinstance(event, yaml.MappingStartEvent) else []
-            if nodes > MAX_NODES:
-                issues.append(Issue(doc.file, *_mark(event), dotted(path),
-                                    f"document expands to more than {MAX_NODES:,} values "
+            # place the value: scalar, alias, or a container just opened
+            if nodes > max_nodes:
+                issues.append(Issue(file, *mark, dotted(_path_of(cont, cpath, cmap, ppath)),
+                                    f"document expands to more than {max_nodes:,} values "
                                     "(aliases counted at every use)"))
                 return
-
-            if parent is None or not isinstance(parent.container, list) or \
-                    len(parent.container) < MARKED_ITEMS:
-                doc.values[path] = _mark(event)  # items past the cap point at their list
-            if parent is None:
+            if cmap:
+                path = ppath
+                values[path] = mark
+                if keep:
+                    cont[pending] = value
+                keys[path] = kmark
+                pending = None
+            elif cont is None:
+                path = ()
+                values[path] = mark
                 doc.data = value
-            elif isinstance(parent.container, dict):
-                if "\x00dup" not in parent.pending_key:  # a repeated key's value is dropped
-                    parent.container[parent.pending_key] = value
-                doc.keys[path] = parent.key_mark or _mark(event)
-                parent.pending_key = None
             else:
-                parent.container.append(value)
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                stack.append(_Frame(value, path, event.anchor, nodes - 1))
+                n = len(cont)
+                if n < marked_items:  # items past the cap point at their list
+                    path = cpath + (n,)
+                    values[path] = mark
+                elif cls is _MappingStart or cls is _SequenceStart:
+                    path = cpath + (n,)
+                cont.append(value)
+            if cls is _MappingStart or cls is _SequenceStart:
+                stack.append((cont, cpath, cmap, canchor, cnodes0))
+                cont, cpath, cmap = value, path, cls is _MappingStart
+                canchor, cnodes0 = event.anchor, nodes - 1
     finally:
         loader.dispose()
