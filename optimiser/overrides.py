@@ -59,7 +59,7 @@ def _apply_one(doc: Document, text: str) -> Issue | None:
                 node[idx] = value
                 doc.origin[path + (idx,)] = where
                 return None
-            path, node, i = path + (idx,), node[idx], i + 1
+            path, node, i = path + (idx,), _own(node, idx), i + 1
             continue
         if not isinstance(node, dict):
             return Issue(where, 0, 0, key, f"'{'.'.join(map(str, path))}' is a value, not a "
@@ -89,7 +89,18 @@ def _apply_one(doc: Document, text: str) -> Issue | None:
             node[name] = value
             doc.origin[path + (name,)] = where
             return None
-        path, node, i = path + (name,), node[name], j
+        path, node, i = path + (name,), _own(node, name), j
+
+
+def _own(node: Any, key: Any) -> Any:
+    """``node[key]``, copied in place first when it is a mapping or list: a YAML alias
+    (``b: *x``) shares its anchor's object, and an override of ``a.q`` must not change
+    ``b.q`` too."""
+    child = node[key]
+    if isinstance(child, (dict, list)):
+        child = child.copy()
+        node[key] = child
+    return child
 
 
 def _provider_model(doc: Document, path: Path):

@@ -75,3 +75,14 @@ def test_bad_encoding_and_tabs_are_located():
 def test_syntax_error_is_located():
     (msg,) = _messages(b"a: [1, 2\nb: 3\n")
     assert msg.startswith("f.yaml:2:") and "YAML syntax error" in msg
+
+
+def test_set_on_an_anchored_mapping_changes_only_that_path(tmp_path):
+    """``b: *x`` shares ``a``'s object once parsed; ``--set a.q=2`` must leave ``b.q`` at 1."""
+    from optimiser import overrides
+    from optimiser.yamlio import parse_text
+
+    doc = parse_text("a: &x {q: 1, r: {s: 3}}\nb: *x\n", "t.yaml")
+    assert overrides.apply(doc, ["a.q=2", "a.r.s=4"]) == []
+    assert doc.data["a"] == {"q": 2, "r": {"s": 4}}
+    assert doc.data["b"] == {"q": 1, "r": {"s": 3}}
