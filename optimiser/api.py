@@ -21,6 +21,18 @@ MODES = ("lp", "milp", "cp")
 __all__ = ["load", "solve", "warm_start", "Changes", "WarmModel", "Result", "Status"]
 
 
+def choose_backend(mode: str, named: str | None, configured: str) -> str:
+    """The named backend, else the configured one if it solves ``mode``, else the first that
+    does; :class:`SolverUnavailable` when the named one cannot solve ``mode``."""
+    name = named or backend_for(mode, configured)
+    info = REGISTRY.get(name)
+    if info is not None and mode not in info.modes:
+        able = [n for n, i in REGISTRY.items() if mode in i.modes]
+        raise SolverUnavailable(f"backend '{name}' cannot solve mode '{mode}'; "
+                                f"backends for {mode}: {', '.join(able)}")
+    return name
+
+
 def solve(
     scenario: Scenario,
     *,
@@ -46,13 +58,7 @@ def solve(
     mode = mode or opts.mode
     if mode not in MODES:
         raise ConfigError([scenario.document.issue(("solve", "mode"), f"unknown mode '{mode}'")])
-    # the named backend, else the configured one if it solves this mode, else the first that does
-    name = backend or backend_for(mode, opts.backend)
-    info = REGISTRY.get(name)
-    if info is not None and mode not in info.modes:
-        able = [n for n, i in REGISTRY.items() if mode in i.modes]
-        raise SolverUnavailable(f"backend '{name}' cannot solve mode '{mode}'; "
-                                f"backends for {mode}: {', '.join(able)}")
+    name = choose_backend(mode, backend, opts.backend)
     solver = get_backend(name)
     options = SolveOptions(
         time_limit=time_limit if time_limit is not None else opts.time_limit,

@@ -190,7 +190,17 @@ def _confine(
     cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, i: int, seen: dict
 ) -> FsPath:
     """Resolve a pathway path; it must be a .yaml/.yml file under an allowed root."""
-    where = ("pathways", i)
+    target = confine(cfg_path, rel, roots, doc, ("pathways", i), YAML_SUFFIXES, "a .yaml or .yml")
+    if target in seen:
+        raise ConfigError([doc.issue(("pathways", i), f"'{rel}' is listed twice (also pathways[{seen[target]}])")])
+    return target
+
+
+def confine(cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, where: tuple,
+            suffixes: tuple[str, ...], kind: str) -> FsPath:
+    """Resolve ``rel`` against the config's folder; it must be an existing file with one of
+    ``suffixes`` under one of ``roots`` (SPEC section 2: the folder holding the config's
+    folder, or an ``--allow-path`` folder). ``where`` is the key that named it."""
     try:
         target = (cfg_path.resolve().parent / rel).resolve()
         target.is_file()
@@ -200,8 +210,8 @@ def _confine(
     except OSError as exc:
         raise ConfigError([doc.issue(where, f"'{rel}' cannot be read: "
                                      f"{exc.strerror or exc}")]) from None
-    if target.suffix.lower() not in YAML_SUFFIXES:
-        raise ConfigError([doc.issue(where, f"'{rel}' is not a .yaml or .yml file")])
+    if target.suffix.lower() not in suffixes:
+        raise ConfigError([doc.issue(where, f"'{rel}' is not {kind} file")])
     if not any(target.is_relative_to(r) for r in roots):
         extra = roots[1:]
         also = (f" and outside the --allow-path folder{'s' if len(extra) > 1 else ''} "
@@ -209,8 +219,6 @@ def _confine(
         raise ConfigError([doc.issue(where, f"'{rel}' lies outside {roots[0]} (the folder that "
                                      f"holds the config's folder){also}; name its folder with "
                                      "--allow-path to use it")])
-    if target in seen:
-        raise ConfigError([doc.issue(where, f"'{rel}' is listed twice (also pathways[{seen[target]}])")])
     if not target.is_file():
         raise ConfigError([doc.issue(where, f"'{rel}' does not exist" if not target.exists()
                                      else f"'{rel}' is not a file")])

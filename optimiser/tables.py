@@ -168,7 +168,7 @@ class _Issues:
     def __init__(self) -> None:
         self.out: list[Issue] = []
 
-    def rows(self, t: Table, mask: np.ndarray, column: str, message, check: str = "") -> None:
+    def rows(self, t: Table, mask: np.ndarray, column: str | int, message) -> None:
         """One issue per row where ``mask`` holds; ``message(i)`` takes the frame position."""
         hits = np.flatnonzero(mask)
         if not len(hits):
@@ -190,7 +190,7 @@ class _Issues:
 
 
 def read(spec: dict[str, str], cfg_path: FsPath, shown_dir: str, roots: list[FsPath],
-         doc: Document) -> tuple[TableSet, list[Issue], list[tuple[str, bytes]]]:
+         doc: Document) -> tuple[TableSet, list[Issue], list[tuple[str, str]]]:
     """Read every named table and check each alone.
 
     Returns the tables that could be read, the issues found and, per file, its shown path
@@ -223,27 +223,9 @@ def read(spec: dict[str, str], cfg_path: FsPath, shown_dir: str, roots: list[FsP
 
 def _confine(cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, where: tuple) -> FsPath:
     """A table path must be a .csv/.parquet file under an allowed root (like pathways)."""
-    try:
-        target = (cfg_path.resolve().parent / rel).resolve()
-        target.is_file()
-    except ValueError:
-        raise ConfigError([doc.issue(where, f"'{rel}' is not a valid path (it contains a NUL "
-                                     "character)")]) from None
-    except OSError as exc:
-        raise ConfigError([doc.issue(where, f"'{rel}' cannot be read: {exc.strerror or exc}")]) from None
-    if target.suffix.lower() not in SUFFIXES:
-        raise ConfigError([doc.issue(where, f"'{rel}' is not a .csv or .parquet file")])
-    if not any(target.is_relative_to(r) for r in roots):
-        extra = roots[1:]
-        also = (f" and outside the --allow-path folder{'s' if len(extra) > 1 else ''} "
-                f"{', '.join(map(str, extra))}") if extra else ""
-        raise ConfigError([doc.issue(where, f"'{rel}' lies outside {roots[0]} (the folder that "
-                                     f"holds the config's folder){also}; name its folder with "
-                                     "--allow-path to use it")])
-    if not target.is_file():
-        raise ConfigError([doc.issue(where, f"'{rel}' does not exist" if not target.exists()
-                                     else f"'{rel}' is not a file")])
-    return target
+    from .load import confine
+
+    return confine(cfg_path, rel, roots, doc, where, SUFFIXES, "a .csv or .parquet")
 
 
 def _digest(path: FsPath) -> str:

@@ -24,47 +24,12 @@ Tables (one row per ...):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from optimiser.schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
+from optimiser.instance import Instance, _concat, _frame
 from optimiser.tables import TableSet
-
-
-@dataclass(frozen=True)
-class Instance:  # same fields as optimiser.instance.Instance
-    """Section 3's sets and parameters as tables; see the module docstring."""
-
-    localities: pd.DataFrame
-    demand: pd.DataFrame
-    avoids: pd.DataFrame
-    providers: pd.DataFrame
-    offers: pd.DataFrame
-    arcs: pd.DataFrame
-    uses: pd.DataFrame
-    resources: pd.DataFrame
-    caps: pd.DataFrame
-    floors: pd.DataFrame
-    budget: float | None
-    max_shift: float | None
-    declared_shares: pd.DataFrame
-
-
-def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
-    """A table of ``rows``; text columns are plain Python objects, since pandas' Arrow-backed
-    strings make every join's ``take`` many times slower on tables of this shape."""
-    df = pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame(
-        {c: pd.Series([], dtype=object) for c in columns})  # joins on empty text keys work
-    text = [c for c in df.columns if pd.api.types.is_string_dtype(df[c]) and df[c].dtype != object]
-    return df.astype({c: object for c in text}) if text else df
-
-
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Rows of the YAML, then rows of the table (which may be empty or absent)."""
-    frames = [f for f in frames if len(f)] or frames[:1]
-    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = TableSet()) -> Instance:

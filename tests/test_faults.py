@@ -9,7 +9,6 @@ import time
 import numpy as np
 import pytest
 
-import optimiser
 from optimiser.backends import REGISTRY, BackendInfo, SolveOptions, Status, get_backend
 from optimiser.errors import SolverUnavailable
 from conftest import ROOT, TINY, run_cli

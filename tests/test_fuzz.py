@@ -46,7 +46,6 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 import zlib
 from pathlib import Path
 

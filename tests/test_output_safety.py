@@ -1,15 +1,11 @@
 """Outputs survive kill -9 mid-write, and concurrent runs into one folder are serialised."""
 
-import os
 import random
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
-
-import pytest
 
 import optimiser
 from conftest import EXAMPLE, ROOT

@@ -137,7 +137,7 @@ def _errors(cfg: Path, overrides=()) -> list[str]:
 
 @pytest.fixture
 def tiny_tables(tmp_path, monkeypatch):
-    cfg = to_tables(TINY / "configs" / "tiny.yaml", tmp_path)
+    to_tables(TINY / "configs" / "tiny.yaml", tmp_path)
     monkeypatch.chdir(tmp_path / "configs")
     return Path("scenario.yaml")
 

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from ..load import Scenario
 from ..results.text import money

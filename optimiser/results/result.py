@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .csvout import to_csv_bytes
+from .csvout import tables_to_csv
 
 try:
     import fcntl
@@ -42,10 +42,11 @@ class Result:
     def files(self) -> dict[str, bytes]:
         """Each output file's name and exact bytes."""
         out = {"summary.json": (json.dumps(self.summary, indent=2, allow_nan=False) + "\n").encode()}
-        for name, table in (("allocation.csv", self.allocation), ("constraints.csv", self.constraints),
-                            ("resources.csv", self.resources)):
-            if table is not None:
-                out[name] = to_csv_bytes(table)
+        tables = {name: table for name, table in (("allocation.csv", self.allocation),
+                                                  ("constraints.csv", self.constraints),
+                                                  ("resources.csv", self.resources))
+                  if table is not None}
+        out.update(tables_to_csv(tables))
         if self.diagnosis is not None:
             out["diagnosis.json"] = (json.dumps(self.diagnosis, indent=2, allow_nan=False) + "\n").encode()
         return out

@@ -81,11 +81,16 @@ def _spans(up: bool, limit, lo, hi, unit: str) -> list[str]:
             else "" for m, lo_ in zip(limit, lo)]
 
 
-def _sentences(kind: str, f: pd.DataFrame, cur: str, volume: dict) -> list[str] | None:
-    """:func:`sentence` for every row of ``f`` (all of one ``kind``), in one pass per kind."""
-    sp = f["shadow_price"].tolist()
-    col = {c: f[c].tolist() for c in ("activity", "locality", "provider", "resource", "pathway")}
-    limit, lo, hi = f["limit"].tolist(), f["valid_from"].tolist(), f["valid_to"].tolist()
+_FIELDS = ("shadow_price", "limit", "valid_from", "valid_to", "name", "activity", "locality",
+           "provider", "resource", "pathway")
+
+
+def _sentences(kind: str, f: dict[str, list], cur: str, volume: dict) -> list[str] | None:
+    """:func:`sentence` for every row of ``f`` (columns as lists, all rows of one ``kind``),
+    in one pass per kind."""
+    sp = f["shadow_price"]
+    col = f
+    limit, lo, hi = f["limit"], f["valid_from"], f["valid_to"]
     if kind == "flow":
         m = _money([abs(v) for v in sp], cur, 2)
         return [f"each extra {a} in {loc} {'costs' if v > 0 else 'saves'} {mm}"
@@ -95,7 +100,7 @@ def _sentences(kind: str, f: pd.DataFrame, cur: str, volume: dict) -> list[str] 
         return [f"one more unit of {r} {'saves' if v < 0 else 'costs'} {mm}{t}"
                 for r, v, mm, t in zip(col["resource"], sp, m, _spans(True, limit, lo, hi, " units"))]
     if kind == "setting_cap":
-        settings = [str(n).rstrip("]").split(",")[-1] for n in f["name"].tolist()]
+        settings = [str(n).rstrip("]").split(",")[-1] for n in f["name"]]
         m = _money([-v for v in sp], cur, 2)
         return [f"allowing one more {a} in {g} in {loc} saves {mm}{t}"
                 for a, g, loc, mm, t in zip(col["activity"], settings, col["locality"], m,
@@ -128,23 +133,25 @@ def annotate(cons: pd.DataFrame, scenario: Scenario, x: np.ndarray, mode: str) -
     """Fill ``meaning`` for binding rows with a non-zero shadow price (the same sentences as
     :func:`sentence`, built one kind at a time: a national model has millions of rows)."""
     arcs = scenario.instance.arcs
-    mask = (cons["binding"] & cons["shadow_price"].notna()
-            & (cons["shadow_price"].abs() > TINY)).to_numpy(dtype=bool)
-    out = cons.copy()
+    sp = cons["shadow_price"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        mask = cons["binding"].to_numpy(bool) & ~np.isnan(sp) & (np.abs(sp) > TINY)
     if not mask.any():
-        return out
+        return cons
     volume = None
-    if (cons["kind"].to_numpy()[mask] == "quality").any():
+    kinds = cons["kind"].to_numpy()
+    if (kinds[mask] == "quality").any():
         volume = (pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()])
                   .sum().to_dict())
-    meaning = out["meaning"].to_numpy(dtype=object).copy()
-    kinds = cons["kind"].to_numpy()
+    meaning = cons["meaning"].to_numpy(dtype=object).copy()
+    columns = {c: cons[c].to_numpy() for c in _FIELDS if c in cons.columns}
     cur = scenario.config.currency
-    for kind in pd.unique(kinds[mask]):
-        sel = mask & (kinds == kind)
-        made = _sentences(str(kind), cons.loc[sel], cur, volume or {})
+    rows = np.flatnonzero(mask)
+    for kind in pd.unique(kinds[rows]):
+        idx = rows[kinds[rows] == kind]
+        made = _sentences(str(kind), {c: a[idx].tolist() for c, a in columns.items()}, cur,
+                          volume or {})
         if made is None:  # a kind without a sentence keeps its empty meaning
             continue
-        meaning[np.flatnonzero(sel)] = made
-    out["meaning"] = text(meaning).set_axis(out.index)
-    return out
+        meaning[idx] = made
+    return cons.assign(meaning=text(meaning).set_axis(cons.index))
