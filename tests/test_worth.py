@@ -64,3 +64,35 @@ def test_vectorised_sentences_equal_the_row_by_row_ones(mode):
     assert cons["meaning"].tolist() == expected
     assert sum(bool(e) for e in expected) > 20   # many kinds of binding rows are covered
     assert {"flow", "capacity", "pace"} <= set(cons.loc[cons["meaning"] != "", "kind"])
+
+
+def _binding_reference(cons, cur, mode, top):
+    """The terminal's 'worth' lines as first written (a stable descending sort of all
+    binding rows with a sentence); :func:`optimiser.results.text._binding` must print the same."""
+    b = cons[cons["binding"] & ~cons["kind"].isin(["flow", "payment"])]
+    if b.empty:
+        return ["No limit binds: the plan is the cheapest without any constraint biting."]
+    worth = b[b["meaning"].astype(bool)]
+    worth = worth.assign(w=worth["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
+    out = ["What the binding limits are worth"
+           + (" (prices from the LP with open services and staff increments fixed):"
+              if mode == "milp" else ":")]
+    for r in worth.head(top).itertuples():
+        out.append(f"  - {r.meaning}  [{r.name}]")
+    rest = len(b) - min(top, len(worth))
+    if worth.empty:
+        out.append("  " + ", ".join(b["name"].head(top)) + (" ..." if len(b) > top else ""))
+        if mode == "cp":
+            out.append("  (cp mode gives no shadow prices; solve with --mode lp or milp for them)")
+    elif rest > 0:
+        out.append(f"  ... and {rest} more binding limits in constraints.csv")
+    return out
+
+
+@pytest.mark.parametrize("mode", ["lp", "milp", "cp"])
+def test_terminal_worth_lines_equal_the_reference(mode):
+    from optimiser.results.text import _binding
+
+    cons = optimiser.solve(optimiser.load(ROOT / "configs" / "northshire.yaml"), mode=mode).constraints
+    for top in (1, 3, 8, 1000):
+        assert _binding(cons, "GBP", mode, top) == _binding_reference(cons, "GBP", mode, top)

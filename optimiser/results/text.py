@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .result import Result
@@ -83,19 +84,33 @@ def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:
 
 
 def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
-    b = cons[cons["binding"] & ~cons["kind"].isin(["flow", "payment"])]
-    if b.empty:
+    kinds = cons["kind"].to_numpy()
+    bmask = cons["binding"].to_numpy(bool) & (kinds != "flow") & (kinds != "payment")
+    n_binding = int(bmask.sum())
+    if not n_binding:
         return ["No limit binds: the plan is the cheapest without any constraint biting."]
-    worth = b[b["meaning"].astype(bool)] if "meaning" in b else b.iloc[0:0]
-    worth = worth.assign(w=worth["shadow_price"].abs()).sort_values("w", ascending=False, kind="stable")
+    b = cons.iloc[np.flatnonzero(bmask)[: top + 1]]  # names shown when nothing has a worth
+    if "meaning" in cons:
+        meaning = cons["meaning"].to_numpy(object)
+        rows = np.flatnonzero(bmask & (meaning != "") & pd.notna(meaning))
+    else:
+        rows = np.zeros(0, dtype=np.int64)
+    n_worth = len(rows)
+    # the ``top`` largest |shadow price|, ties in row order (a stable descending sort)
+    w = np.abs(cons["shadow_price"].to_numpy(float)[rows])
+    if len(rows) > top:
+        keep = w >= np.partition(w, len(w) - top)[len(w) - top]
+        rows, w = rows[keep], w[keep]
+    order = np.lexsort((rows, -w))
+    worth = cons.iloc[rows[order]]
     out = ["What the binding limits are worth"
            + (" (prices from the LP with open services and staff increments fixed):"
               if mode == "milp" else ":")]
     for r in worth.head(top).itertuples():
         out.append(f"  - {r.meaning}  [{r.name}]")
-    rest = len(b) - min(top, len(worth))
+    rest = n_binding - min(top, n_worth)
     if worth.empty:
-        out.append("  " + ", ".join(b["name"].head(top)) + (" ..." if len(b) > top else ""))
+        out.append("  " + ", ".join(b["name"].head(top)) + (" ..." if n_binding > top else ""))
         if mode == "cp":
             out.append("  (cp mode gives no shadow prices; solve with --mode lp or milp for them)")
     elif rest > 0:
