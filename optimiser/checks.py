@@ -195,11 +195,14 @@ def check_instance(
     pairs = arcs[["provider", "activity"]].drop_duplicates()
     lost = decl0.merge(pairs, on=["provider", "activity"], how="left", indicator=True)
     lost = lost[(lost["_merge"] == "left_only") & lost["activity"].isin(step_at.keys())]
-    for name, act in zip(lost["provider"][:50], lost["activity"][:50]):
+    shown = 50  # a national table could list thousands: the first 50, then a count
+    for n, (name, act) in enumerate(zip(lost["provider"][:shown], lost["activity"][:shown])):
+        more = (f" (and {len(lost) - shown:,} more shares like this)"
+                if n == shown - 1 and len(lost) > shown else "")
         out.append(at(("providers", name, "current_share", act),
                       f"{name} has a current share of {act} but cannot deliver "
                       "it (no price/cost, setting not allowed, or no locality "
-                      "served)", key=True))
+                      f"served){more}", key=True))
 
     # Declared shares add up to 1 per locality and step.
     decl = arcs.merge(inst.declared_shares, on=["provider", "activity"])
