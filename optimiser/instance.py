@@ -72,6 +72,12 @@ def _codes(values, index: dict[str, int]) -> np.ndarray:
     return per[codes]
 
 
+def _per_locality(n_localities: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every (locality, item) pair, locality-major: the two index arrays."""
+    return (np.repeat(np.arange(n_localities, dtype=np.int64), n),
+            np.tile(np.arange(n, dtype=np.int64), n_localities))
+
+
 def _take(names: list[str], codes: np.ndarray) -> pd.Series:
     """The names at ``codes``, as Python objects."""
     arr = np.empty(len(names), dtype=object)
@@ -134,8 +140,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
             t_prev["prevalence_per_1000"].to_numpy(dtype=float)
 
     # Demand: locality x step, in config order.
-    d_loc = np.repeat(np.arange(L, dtype=np.int64), S)
-    d_st = np.tile(np.arange(S, dtype=np.int64), L)
+    d_loc, d_st = _per_locality(L, S)
     d_prev = prev[d_loc, st_pw[d_st]]
     n = population[d_loc] * d_prev / 1000.0
     opt = optional[d_st]
@@ -165,8 +170,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     a_src = np.array([a[0] for a in av], dtype=np.int64)
     a_dst = np.array([a[1] for a in av], dtype=np.int64)
     a_eff = np.array([a[2] for a in av], dtype=float)
-    a_loc = np.repeat(np.arange(L, dtype=np.int64), A)
-    a_i = np.tile(np.arange(A, dtype=np.int64), L)
+    a_loc, a_i = _per_locality(L, A)
     avoids = pd.DataFrame({
         "locality": _take(loc_names, a_loc),
         "pathway": _take(st_pathway, a_src[a_i]),
@@ -186,24 +190,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     prov_items = list(config.providers.items())
     prov_names = [name for name, _ in prov_items]
     prov_index = {n: i for i, n in enumerate(prov_names)}
-    providers = _frame(
-        [
-            {
-                "provider": name,
-                "order": i,
-                "mode": v.mode,
-                "setting": v.setting,
-                "block_contract": float(v.block_contract) if isinstance(v, BuyProvider) else 0.0,
-                "fixed_cost": float(v.fixed_cost) if isinstance(v, MakeProvider) else 0.0,
-                "min_volume": float(v.min_volume) if isinstance(v, MakeProvider) else 0.0,
-                "overhead": float(v.overhead) if isinstance(v, MakeProvider) else 0.0,
-                "setup_cost": float(v.setup_cost) if isinstance(v, MakeProvider) else 0.0,
-            }
-            for i, (name, v) in enumerate(prov_items)
-        ],
-        ["provider", "order", "mode", "setting", "block_contract", "fixed_cost", "min_volume",
-         "overhead", "setup_cost"],
-    )
+    providers = _providers_frame(config)
     prov_mode = [v.mode for _, v in prov_items]
     prov_setting = [v.setting for _, v in prov_items]
     set_names = list(dict.fromkeys([*prov_setting, *(g for _, s in steps for g in s.settings)]))
@@ -308,7 +295,77 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     uses = pd.DataFrame({"arc": u_arc[order], "resource": _take(res_names, u_r[order]),
                          "amount": ju["amount"].to_numpy(dtype=float)[order]})
 
-    resources = _concat([
+    resources = _resources_frame(config, t_res)
+
+    # Setting caps: per demand row and capped setting that has an arc there.
+    cr = [(i, set_index[g], float(m)) for i, (_, s) in enumerate(steps) for g, m in s.max_share.items()]
+    C = len(cr)
+    c_st = np.array([c[0] for c in cr], dtype=np.int64)
+    c_set = np.array([c[1] for c in cr], dtype=np.int64)
+    c_m = np.array([c[2] for c in cr], dtype=float)
+    c_loc, c_i = _per_locality(L, C)
+    c_dem = c_loc * S + c_st[c_i]
+    G = len(set_names)
+    present = np.zeros(L * S * G, dtype=bool)
+    present[a_dem * G + prov_set[a_p]] = True
+    keep = present[c_dem * G + c_set[c_i]]
+    set_rank = np.argsort(np.argsort(np.array(set_names, dtype=object), kind="stable"), kind="stable")
+    c_dem, c_i = c_dem[keep], c_i[keep]
+    order = np.lexsort((set_rank[c_set[c_i]] if len(c_i) else c_i, c_dem))
+    c_dem, c_i = c_dem[order], c_i[order]
+    caps = pd.DataFrame({
+        "dem": c_dem,
+        "locality": _take(loc_names, c_dem // S if S else c_dem),
+        "pathway": _take(st_pathway, c_st[c_i]),
+        "step": _take(st_step, c_st[c_i]),
+        "setting": _take(set_names, c_set[c_i]),
+        "max_share": c_m[c_i],
+    })
+
+    floors = _floors_frame(config, pathways)
+
+    return Instance(
+        localities=localities,
+        demand=demand,
+        avoids=avoids,
+        providers=providers,
+        offers=offers,
+        arcs=arcs,
+        uses=uses,
+        resources=resources,
+        caps=caps,
+        floors=floors,
+        budget=config.constraints.budget,
+        max_shift=config.constraints.max_shift,
+        declared_shares=declared,
+    )
+
+
+def _providers_frame(config: ScenarioConfig) -> pd.DataFrame:
+    """One row per provider, in config order (``order``), with its whole-provider numbers."""
+    return _frame(
+        [
+            {
+                "provider": name,
+                "order": i,
+                "mode": v.mode,
+                "setting": v.setting,
+                "block_contract": float(v.block_contract) if isinstance(v, BuyProvider) else 0.0,
+                "fixed_cost": float(v.fixed_cost) if isinstance(v, MakeProvider) else 0.0,
+                "min_volume": float(v.min_volume) if isinstance(v, MakeProvider) else 0.0,
+                "overhead": float(v.overhead) if isinstance(v, MakeProvider) else 0.0,
+                "setup_cost": float(v.setup_cost) if isinstance(v, MakeProvider) else 0.0,
+            }
+            for i, (name, v) in enumerate(config.providers.items())
+        ],
+        ["provider", "order", "mode", "setting", "block_contract", "fixed_cost", "min_volume",
+         "overhead", "setup_cost"],
+    )
+
+
+def _resources_frame(config: ScenarioConfig, t_res: pd.DataFrame) -> pd.DataFrame:
+    """The YAML's resources, then those of the resources table not declared in the YAML."""
+    return _concat([
         _frame(
             [
                 {
@@ -331,34 +388,11 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         }),
     ]).reset_index(drop=True)
 
-    # Setting caps: per demand row and capped setting that has an arc there.
-    cr = [(i, set_index[g], float(m)) for i, (_, s) in enumerate(steps) for g, m in s.max_share.items()]
-    C = len(cr)
-    c_st = np.array([c[0] for c in cr], dtype=np.int64)
-    c_set = np.array([c[1] for c in cr], dtype=np.int64)
-    c_m = np.array([c[2] for c in cr], dtype=float)
-    c_loc = np.repeat(np.arange(L, dtype=np.int64), C)
-    c_i = np.tile(np.arange(C, dtype=np.int64), L)
-    c_dem = c_loc * S + c_st[c_i]
-    G = len(set_names)
-    present = np.zeros(L * S * G, dtype=bool)
-    present[a_dem * G + prov_set[a_p]] = True
-    keep = present[c_dem * G + c_set[c_i]]
-    set_rank = np.argsort(np.argsort(np.array(set_names, dtype=object), kind="stable"), kind="stable")
-    c_dem, c_i = c_dem[keep], c_i[keep]
-    order = np.lexsort((set_rank[c_set[c_i]] if len(c_i) else c_i, c_dem))
-    c_dem, c_i = c_dem[order], c_i[order]
-    caps = pd.DataFrame({
-        "dem": c_dem,
-        "locality": _take(loc_names, c_dem // S if S else c_dem),
-        "pathway": _take(st_pathway, c_st[c_i]),
-        "step": _take(st_step, c_st[c_i]),
-        "setting": _take(set_names, c_set[c_i]),
-        "max_share": c_m[c_i],
-    })
 
+def _floors_frame(config: ScenarioConfig, pathways: list[Pathway]) -> pd.DataFrame:
+    """The quality floor of each pathway that has one (its own, else ``default``)."""
     floors_map = config.constraints.min_quality
-    floors = _frame(
+    return _frame(
         [
             {"pathway": p.pathway, "floor": float(floors_map.get(p.pathway, floors_map["default"]
                                                                if "default" in floors_map else np.nan))}
@@ -366,22 +400,6 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         ],
         ["pathway", "floor"],
     ).dropna().reset_index(drop=True)
-
-    return Instance(
-        localities=localities,
-        demand=demand,
-        avoids=avoids,
-        providers=providers,
-        offers=offers,
-        arcs=arcs,
-        uses=uses,
-        resources=resources,
-        caps=caps,
-        floors=floors,
-        budget=config.constraints.budget,
-        max_shift=config.constraints.max_shift,
-        declared_shares=declared,
-    )
 
 
 def _baseline_shares(arcs: pd.DataFrame, declared: pd.DataFrame, arc_key: np.ndarray,

@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimiser.schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
-from optimiser.instance import Instance, _concat, _frame
+from optimiser.schema import BuyProvider, Pathway, ScenarioConfig
+from optimiser.instance import (Instance, _concat, _floors_frame, _frame, _providers_frame,
+                                _resources_frame)
 from optimiser.tables import TableSet
 
 
@@ -114,24 +115,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     demand["d0"] = np.where(demand["optional"], demand["ymin"], demand["fixed"])
     demand.loc[avoided0.index, "d0"] -= avoided0.to_numpy()
 
-    providers = _frame(
-        [
-            {
-                "provider": name,
-                "order": i,
-                "mode": v.mode,
-                "setting": v.setting,
-                "block_contract": float(v.block_contract) if isinstance(v, BuyProvider) else 0.0,
-                "fixed_cost": float(v.fixed_cost) if isinstance(v, MakeProvider) else 0.0,
-                "min_volume": float(v.min_volume) if isinstance(v, MakeProvider) else 0.0,
-                "overhead": float(v.overhead) if isinstance(v, MakeProvider) else 0.0,
-                "setup_cost": float(v.setup_cost) if isinstance(v, MakeProvider) else 0.0,
-            }
-            for i, (name, v) in enumerate(config.providers.items())
-        ],
-        ["provider", "order", "mode", "setting", "block_contract", "fixed_cost", "min_volume",
-         "overhead", "setup_cost"],
-    )
+    providers = _providers_frame(config)
     all_localities = list(localities["locality"])
     serves = _frame(
         [
@@ -238,27 +222,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
 
     t_res = tables.frame("resources")
     t_res = t_res[~t_res["resource"].isin(config.resources.keys())]  # a --set YAML entry wins
-    resources = _concat([
-        _frame(
-            [
-                {
-                    "resource": name,
-                    "capacity": float(r.capacity),
-                    "expand_step": float(r.expand.step) if r.expand else 0.0,
-                    "expand_cost": float(r.expand.cost) if r.expand else 0.0,
-                    "expand_max": int(r.expand.max_steps) if r.expand else 0,
-                }
-                for name, r in config.resources.items()
-            ],
-            ["resource", "capacity", "expand_step", "expand_cost", "expand_max"],
-        ),
-        pd.DataFrame({
-            "resource": t_res["resource"], "capacity": t_res["capacity"],
-            "expand_step": t_res["expand_step"].fillna(0.0),
-            "expand_cost": t_res["expand_cost"].fillna(0.0),
-            "expand_max": t_res["expand_max_steps"].fillna(0).astype(int),
-        }),
-    ]).reset_index(drop=True)
+    resources = _resources_frame(config, t_res)
 
     cap_rows = _frame(
         [
@@ -274,15 +238,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     caps = caps.merge(present, on=["dem", "setting"]).sort_values(["dem", "setting"], kind="stable")
     caps = caps.reset_index(drop=True)
 
-    floors_map = config.constraints.min_quality
-    floors = _frame(
-        [
-            {"pathway": p.pathway, "floor": float(floors_map.get(p.pathway, floors_map["default"]
-                                                               if "default" in floors_map else np.nan))}
-            for p in pathways
-        ],
-        ["pathway", "floor"],
-    ).dropna().reset_index(drop=True)
+    floors = _floors_frame(config, pathways)
 
     return Instance(
         localities=localities,
