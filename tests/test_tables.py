@@ -287,6 +287,10 @@ def test_a_conflict_is_located_at_the_table_cell(tiny_tables):
     assert res.status is optimiser.Status.INFEASIBLE
     wheres = [c["where"] for c in res.diagnosis.get("presolve", []) + res.diagnosis["conflict"]]
     assert "../data/resources.csv:2:capacity" in wheres
+    from optimiser.results.text import render_diagnosis
+
+    shown = "\n".join(render_diagnosis(res.diagnosis))
+    assert "(../data/resources.csv:2:capacity)" in shown   # a cell has no key path to add
 
 
 def test_warm_population_change_keeps_a_table_prevalence(tmp_path):

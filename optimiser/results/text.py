@@ -118,17 +118,22 @@ def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
     return out
 
 
+def _at(where: str, key: str) -> str:
+    """``FILE:LINE:COL: key.path``; a table cell (``FILE:ROW:COLUMN``) has no key path."""
+    return f"{where}: {key}" if key else where
+
+
 def render_diagnosis(d: dict) -> list[str]:
     """The diagnosis as the terminal shows it: what to relax, and what conflicts."""
     lines: list[str] = []
     if d.get("presolve"):
         lines.append("Found before solving:")
-        lines.extend(f"  - {f['message']}\n      ({f['where']}: {f['key']})" for f in d["presolve"])
+        lines.extend(f"  - {f['message']}\n      ({_at(f['where'], f['key'])})" for f in d["presolve"])
     if d.get("message"):
         lines.append(d["message"])
     if d.get("relaxation"):
         lines.append("The least relaxation that gives a plan:")
-        lines.extend(f"  - {r['message']}\n      ({r['where']}: {r['key']})" for r in d["relaxation"])
+        lines.extend(f"  - {r['message']}\n      ({_at(r['where'], r['key'])})" for r in d["relaxation"])
     if d.get("conflict"):
         proven = d.get("irreducible")
         lines.append("These requirements conflict" + (" (drop any one and a plan exists):"
@@ -138,7 +143,7 @@ def render_diagnosis(d: dict) -> list[str]:
             groups.setdefault((c["kind"], c["where"], c["key"]), []).append(c)
         for (_, where, key), members in groups.items():
             more = f", and {len(members) - 1} more like it" if len(members) > 1 else ""
-            lines.append(f"  - {members[0]['message']}{more}  ({where}: {key})")
+            lines.append(f"  - {members[0]['message']}{more}  ({_at(where, key)})")
         if any(len(m) > 1 for m in groups.values()):
             lines.append("  (every member is listed in diagnosis.json)")
     if d.get("integrality_only"):
