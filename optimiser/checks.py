@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 
 import numpy as np
 
@@ -159,12 +160,8 @@ def check_instance(
     out: list[Issue] = []
 
     def at(path: tuple, message: str, key: bool = False) -> Issue:
-        found = tables.locate(path)
-        if found is not None:
-            where, _ = found
-            file, line, column = where.rsplit(":", 2)
-            return Issue(file, int(line), column, "", message)
-        return doc.issue(path, message, key=key)
+        cell = tables.cell(path)
+        return replace(cell, message=message) if cell is not None else doc.issue(path, message, key=key)
 
     if not len(inst.localities):
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "

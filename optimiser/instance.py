@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .model import text
 from .schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
-from .tables import TableSet
+from .tables import TableSet, per_distinct
 
 
 @dataclass(frozen=True)
@@ -65,11 +66,30 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 def _codes(values, index: dict[str, int]) -> np.ndarray:
     """Integer code of each name (all known: the checks ran before), one lookup per
     distinct name."""
-    codes, uniques = pd.factorize(pd.Series(values, dtype=object))
-    if not len(uniques):
-        return np.zeros(0, dtype=np.int64)
-    per = np.fromiter((index[u] for u in uniques), dtype=np.int64, count=len(uniques))
-    return per[codes]
+    return per_distinct(values, index.__getitem__, np.int64, 0)
+
+
+def demand_numbers(population: np.ndarray, prevalence: np.ndarray, optional: np.ndarray,
+                   per_patient: np.ndarray, umin: np.ndarray, umax: np.ndarray):
+    """Per demand row (SPEC section 3, Patients and Demand): patients
+    ``N = population * prevalence / 1000``, the fixed part ``N * per_patient`` of a fixed
+    step, uptake bounds ``N * min``, ``N * max`` of an optional one, and the largest demand.
+    Returns ``(N, fixed, ymin, ymax, dmax)``."""
+    n = population * prevalence / 1000.0
+    fixed = np.where(optional, 0.0, n * per_patient)
+    ymin = np.where(optional, n * umin, 0.0)
+    ymax = np.where(optional, n * umax, 0.0)
+    return n, fixed, ymin, ymax, np.where(optional, ymax, fixed)
+
+
+def baseline_demand(optional: np.ndarray, fixed: np.ndarray, ymin: np.ndarray,
+                    src: np.ndarray, dst: np.ndarray, effect: np.ndarray) -> np.ndarray:
+    """Today's demand per row: optional steps at minimum uptake, fixed ones less what that
+    uptake avoids (``effect`` per unit of row ``src``, taken from row ``dst``)."""
+    d0 = np.where(optional, ymin, fixed)
+    if len(src):
+        d0 = d0 - np.bincount(dst, minlength=len(d0), weights=effect * ymin[src])
+    return d0
 
 
 def _per_locality(n_localities: int, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -80,9 +100,7 @@ def _per_locality(n_localities: int, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _take(names: list[str], codes: np.ndarray) -> pd.Series:
     """The names at ``codes``, as Python objects."""
-    arr = np.empty(len(names), dtype=object)
-    arr[:] = names
-    return pd.Series(arr[codes], dtype=object)
+    return text(np.asarray(names, dtype=object)[codes])
 
 
 def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = TableSet()) -> Instance:
@@ -142,11 +160,9 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     # Demand: locality x step, in config order.
     d_loc, d_st = _per_locality(L, S)
     d_prev = prev[d_loc, st_pw[d_st]]
-    n = population[d_loc] * d_prev / 1000.0
     opt = optional[d_st]
-    fixed = np.where(opt, 0.0, n * per_patient[d_st])
-    ymin = np.where(opt, n * umin[d_st], 0.0)
-    ymax = np.where(opt, n * umax[d_st], 0.0)
+    n, fixed, ymin, ymax, dmax = demand_numbers(population[d_loc], d_prev, opt, per_patient[d_st],
+                                                umin[d_st], umax[d_st])
     demand = pd.DataFrame({
         "locality": _take(loc_names, d_loc),
         "pathway": _take(st_pathway, d_st),
@@ -157,7 +173,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "fixed": fixed,
         "ymin": ymin,
         "ymax": ymax,
-        "dmax": np.where(opt, ymax, fixed),
+        "dmax": dmax,
         "prevalence": d_prev,
     })
     demand.index.name = "dem"
@@ -180,11 +196,8 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "src_dem": a_loc * S + a_src[a_i],
         "dst_dem": a_loc * S + a_dst[a_i],
     })
-    # Baseline demand: optional steps at minimum uptake, fixed ones less what that avoids.
-    d0 = np.where(opt, ymin, fixed)
-    if A:
-        d0 = d0 - np.bincount(avoids["dst_dem"].to_numpy(), minlength=len(d0), weights=(
-            avoids["effect"].to_numpy() * ymin[avoids["src_dem"].to_numpy()]))
+    d0 = baseline_demand(opt, fixed, ymin, avoids["src_dem"].to_numpy(),
+                         avoids["dst_dem"].to_numpy(), avoids["effect"].to_numpy())
     demand["d0"] = d0
 
     prov_items = list(config.providers.items())

@@ -78,12 +78,16 @@ class Scenario:
         return h.hexdigest()
 
 
-def _read(path: FsPath, shown: str) -> tuple[bytes, str]:
+def read_file(path: FsPath, shown: str, limit: int = MAX_BYTES,
+              why: str = "YAML files are limited to {limit:,} (put bulk numbers in tables)",
+              ) -> tuple[bytes, str]:
+    """The file's bytes and their sha256, read once; a file over ``limit`` bytes is refused
+    before a byte of it is read."""
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:  # refused before reading a byte of it
-            raise ConfigError([Issue(shown, 1, 1, "", f"file is {size:,} bytes; YAML files are "
-                                     f"limited to {MAX_BYTES:,} (put bulk numbers in tables)")])
+        if size > limit:
+            raise ConfigError([Issue(shown, 1, 1, "", f"file is {size:,} bytes; "
+                                     + why.format(limit=limit))])
         raw = path.read_bytes()
     except IsADirectoryError:
         raise ConfigError([Issue(shown, 0, 0, "", "is a folder, not a file")]) from None
@@ -106,7 +110,7 @@ def load(
     started = time.perf_counter()
     shown = os.fspath(path)
     cfg_path = FsPath(shown)
-    raw, digest = _read(cfg_path, shown)
+    raw, digest = read_file(cfg_path, shown)
     doc = parse_bytes(raw, shown)
     if not isinstance(doc.data, dict):
         raise ConfigError([Issue(shown, 1, 1, "", "expected a mapping of keys to values "
@@ -132,7 +136,7 @@ def load(
             resolved = _confine(cfg_path, rel, roots, doc, i, seen)
             seen[resolved] = i
             pshown = os.path.normpath(os.path.join(os.path.dirname(shown), rel))
-            praw, pdigest = _read(resolved, pshown)
+            praw, pdigest = read_file(resolved, pshown)
             files.append(SourceFile(pshown, pdigest))
             pdoc = parse_bytes(praw, pshown)
             if not isinstance(pdoc.data, dict):

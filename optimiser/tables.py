@@ -119,15 +119,20 @@ class TableSet:
                              **{v: pd.Series([], dtype=float) for v in spec.values},
                              "row": pd.Series([], dtype=np.int64)})
 
-    def locate(self, path: tuple) -> tuple[str, str] | None:
-        """``(FILE:ROW:COLUMN, key.path)`` of the table cell that gave the YAML-equivalent
-        ``path`` (``("resources", r, "capacity")``, ``("providers", v, "prices", act)``, ...),
-        else None."""
+    def cell(self, path: tuple) -> Issue | None:
+        """Where the table cell that gave the YAML-equivalent ``path`` stands
+        (``("resources", r, "capacity")``, ``("providers", v, "prices", act)``, ...), as an
+        issue without a message; None when no table gave it."""
         found = _find(self, path)
         if found is None:
             return None
         t, row, col = found
-        return f"{t.file}:{row}:{col}", ""
+        return Issue(t.file, row, col, "", "")
+
+    def locate(self, path: tuple) -> tuple[str, str] | None:
+        """``(FILE:ROW:COLUMN, key.path)`` of :meth:`cell` (a cell has no key path)."""
+        at = self.cell(path)
+        return None if at is None else (f"{at.file}:{at.line}:{at.column}", "")
 
 
 def _find(ts: TableSet, path: tuple) -> tuple[Table, int, str] | None:
@@ -228,37 +233,23 @@ def _confine(cfg_path: FsPath, rel: str, roots: list[FsPath], doc: Document, whe
     return confine(cfg_path, rel, roots, doc, where, SUFFIXES, "a .csv or .parquet")
 
 
-def _digest(path: FsPath) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _read_one(kind: str, path: FsPath, shown: str, issues: _Issues) -> tuple[Table | None, str]:
     import pyarrow as pa
 
     def fail(msg: str, line: int = 0) -> ConfigError:
         return ConfigError([Issue(shown, line, 0, "", msg)])
 
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise fail(f"cannot read: {exc.strerror}") from None
-    if size > MAX_TABLE_BYTES:
-        raise fail(f"file is {size:,} bytes; tables are limited to {MAX_TABLE_BYTES:,}")
+    from .load import read_file
+
+    raw, digest = read_file(path, shown, MAX_TABLE_BYTES, "tables are limited to {limit:,}")
     csv = path.suffix.lower() == ".csv"
     try:
-        arrow = _read_csv(path, shown) if csv else _read_parquet(path, shown)
+        arrow = _read_csv(raw, shown) if csv else _read_parquet(raw, shown)
     except ConfigError:
         raise
     except (pa.ArrowException, OSError, ValueError) as exc:
         what = "CSV" if csv else "Parquet"
         raise fail(f"cannot be read as {what}: {exc}".rstrip()) from None
-    digest = _digest(path)
     spec = KINDS[kind]
     header_line = 1 if csv else 0
     names = list(arrow.column_names)
@@ -315,10 +306,10 @@ def _read_one(kind: str, path: FsPath, shown: str, issues: _Issues) -> tuple[Tab
     raw = {c: arrow.column(c) for c in bad_cells}
     for c in spec.keys:
         col = df[c]
-        issues.rows(table, keep & empty_key & (col.isna().to_numpy() | _per_unique(col, lambda u: u == "")), c,
+        issues.rows(table, keep & empty_key & (col.isna().to_numpy() | per_distinct(col, lambda u: u == "")), c,
                     lambda i, c=c: f"{c} is empty")
         pattern = rf"default|{KEY_PATTERN[c]}" if (kind, c) == ("offers", "activity") else KEY_PATTERN[c]
-        ok = _per_unique(col, lambda u, rx=re.compile(pattern): u == "" or rx.fullmatch(u) is not None)
+        ok = per_distinct(col, lambda u, rx=re.compile(pattern): u == "" or rx.fullmatch(u) is not None)
         ok |= col.isna().to_numpy()
         issues.rows(table, keep & ~ok, c,
                     lambda i, c=c, col=col: _bad_key(c, col.iloc[i]))
@@ -384,12 +375,11 @@ def _cell(raw, i: int) -> str:
     return f"'{v}'" if isinstance(v, str) else repr(v)
 
 
-def _read_csv(path: FsPath, shown: str):
+def _read_csv(raw: bytes, shown: str):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    with open(path, "rb") as f:
-        head = f.readline()
+    head = raw.split(b"\n", 1)[0]
     names = [c.strip() for c in head.decode("utf-8", "replace").rstrip("\r\n").split(",")]
     if not head.strip():
         raise ConfigError([Issue(shown, 1, 0, "", "the file is empty: a table starts with a "
@@ -397,54 +387,54 @@ def _read_csv(path: FsPath, shown: str):
     types = {c: pa.string() for c in names}
     try:
         return pcsv.read_csv(
-            path,
+            pa.BufferReader(raw),
             parse_options=pcsv.ParseOptions(ignore_empty_lines=False, newlines_in_values=False),
             convert_options=pcsv.ConvertOptions(column_types=types, strings_can_be_null=False,
                                                 quoted_strings_can_be_null=False),
             read_options=pcsv.ReadOptions(use_threads=True),
         )
     except pa.ArrowInvalid as exc:
-        line = _bad_line(path, len(names))
+        line = _bad_line(raw, len(names))
         msg = str(exc).replace("CSV parse error: ", "").split("\n")[0]
         if line:
             raise ConfigError([Issue(shown, line, 0, "", msg)]) from None
         raise
 
 
-def _bad_line(path: FsPath, width: int) -> int:
+def _bad_line(raw: bytes, width: int) -> int:
     """The first line whose number of fields is not the header's (to locate a parse error)."""
     import csv as csvmod
+    import io
 
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
-        for n, fields in enumerate(csvmod.reader(f), start=1):
-            if fields and len(fields) != width:
-                return n
+    text = io.StringIO(raw.decode("utf-8", "replace"), newline="")
+    for n, fields in enumerate(csvmod.reader(text), start=1):
+        if fields and len(fields) != width:
+            return n
     return 0
 
 
-def _read_parquet(path: FsPath, shown: str):
+def _read_parquet(raw: bytes, shown: str):
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    meta = pq.ParquetFile(path).metadata
+    file = pq.ParquetFile(pa.BufferReader(raw))
+    meta = file.metadata
     if meta.num_rows > MAX_TABLE_ROWS:
         raise ConfigError([Issue(shown, 0, 0, "", f"{meta.num_rows:,} rows; tables are limited "
                                  f"to {MAX_TABLE_ROWS:,}")])
-    return pq.read_table(path)
+    return file.read()
 
 
-def _per_unique(col: pd.Series, test) -> np.ndarray:
-    """``test(value)`` for every cell, evaluated once per distinct value (a national table
-    repeats a few thousand names millions of times)."""
+def per_distinct(values, fn, dtype=bool, missing=False) -> np.ndarray:
+    """``fn(value)`` for every cell, evaluated once per distinct value (a national table
+    repeats a few thousand names millions of times); ``missing`` where the cell is empty."""
+    col = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    if not len(uniques):
-        return np.zeros(len(col), dtype=bool)
-    per = np.fromiter((bool(test(u)) for u in uniques), dtype=bool, count=len(uniques))
-    return np.where(codes >= 0, per[np.maximum(codes, 0)], False)
-
-
-def _matches(col: pd.Series, pattern: str) -> np.ndarray:
-    rx = re.compile(pattern)
-    return _per_unique(col, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None)
+    per = np.fromiter((fn(u) for u in uniques), dtype=dtype, count=len(uniques))
+    out = np.full(len(codes), missing, dtype=dtype)
+    has = codes >= 0
+    out[has] = per[codes[has]]
+    return out
 
 
 def _text(col) -> pd.Series:
@@ -535,7 +525,7 @@ def cross_check(ts: TableSet, data: dict, pathways, doc: Document) -> list[Issue
     def unknown(t: Table, column: str, known: set[str], what: str, extra: str = "") -> None:
         col = t.frame[column]
         rx = re.compile(KEY_PATTERN[column])
-        miss = _per_unique(col, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
+        miss = per_distinct(col, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
                            and u not in known)
         issues.rows(t, miss, column,
                     lambda i: f"no {what} '{col.iloc[i]}'{extra}" + suggest(col.iloc[i], known))
@@ -555,7 +545,7 @@ def cross_check(ts: TableSet, data: dict, pathways, doc: Document) -> list[Issue
             act = f["activity"]
             known = activities | ({"default"} if kind == "offers" else set())
             rx = re.compile(KEY_PATTERN["activity"] + ("|default" if kind == "offers" else ""))
-            miss = _per_unique(act, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
+            miss = per_distinct(act, lambda u: isinstance(u, str) and rx.fullmatch(u) is not None
                                and u not in known)
             issues.rows(t, miss, "activity",
                         lambda i, act=act: f"no activity '{act.iloc[i]}'" + suggest(act.iloc[i], activities))

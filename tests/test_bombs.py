@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import print_past_capture
 from optimiser import yamlio
 
 WALL_SECONDS = 5.0
@@ -123,24 +124,25 @@ def alias_bomb(levels: int = 9, fan: int = 10) -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_bomb(kind: str) -> str:
+def bomb(kind: str, text: str, scalar: str) -> str:
+    """``text`` made into a bomb of ``kind``: aliases ahead of it, the line ``scalar`` nested
+    100,000 deep, or 50 MiB of comment after it."""
     if kind == "alias":
-        return alias_bomb() + BASE
+        return alias_bomb() + text
     if kind == "deep":
-        return BASE.replace("budget: 5000000", "budget: " + "[" * 100_000)
+        key = scalar.split(":")[0]
+        return text.replace(scalar, f"{key}: " + "[" * 100_000)
     if kind == "huge":
-        return BASE + "# " + "x" * (50 * 1024 * 1024) + "\n"
+        return text + "# " + "x" * (50 * 1024 * 1024) + "\n"
     raise ValueError(kind)
+
+
+def config_bomb(kind: str) -> str:
+    return bomb(kind, BASE, "budget: 5000000")
 
 
 def pathway_bomb(kind: str) -> str:
-    if kind == "alias":
-        return alias_bomb() + TINY
-    if kind == "deep":
-        return TINY.replace("prevalence_per_1000: 20", "prevalence_per_1000: " + "[" * 100_000)
-    if kind == "huge":
-        return TINY + "# " + "x" * (50 * 1024 * 1024) + "\n"
-    raise ValueError(kind)
+    return bomb(kind, TINY, "prevalence_per_1000: 20")
 
 
 def expected_message(kind: str) -> str:
@@ -176,20 +178,7 @@ def _report(request):
     if os.environ.get("CAREPATH_REPORT") == "1" and _REPORT:
         lines = [f"bombs (peak memory from {'/usr/bin/time -v' if USE_GNU_TIME else 'getrusage'}):",
                  *("  " + r for r in _REPORT)]
-        _print_past_capture(request.config, lines)
-
-
-def _print_past_capture(config, lines: list[str]) -> None:
-    """Write to the terminal even though pytest captures output during tests and teardown."""
-    capman = config.pluginmanager.get_plugin("capturemanager")
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if capman is None or reporter is None:  # pragma: no cover
-        print("\n".join(lines), file=sys.__stderr__)
-        return
-    with capman.global_and_fixture_disabled():
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+        print_past_capture(request.config, lines)
 
 
 def _assert_refused(run: Run, shown: str, kind: str) -> None:

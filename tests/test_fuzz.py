@@ -43,7 +43,6 @@ import math
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 import zlib
@@ -56,6 +55,7 @@ from hypothesis import strategies as st
 
 import optimiser
 from optimiser import Issue, Status
+from conftest import print_past_capture
 from optimiser.yamlio import parse_bytes
 
 try:  # solve refuses models whose numbers span more than 1e9 in a row: a typed, deliberate refusal
@@ -164,15 +164,7 @@ def _report(request):
         *(f"  known bug {name}: {n}" for name, n in sorted(KNOWN.items())),
         *(f"  {k}: {v}" for k, v in sorted(c.items()) if k.startswith("by ")),
     ]
-    capman = request.config.pluginmanager.get_plugin("capturemanager")
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if capman is None or reporter is None:  # pragma: no cover
-        print("\n".join(lines), file=sys.__stderr__)
-        return
-    with capman.global_and_fixture_disabled():
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+    print_past_capture(request.config, lines)
 
 
 # --------------------------------------------------------------------------- scratch folder

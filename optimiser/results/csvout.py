@@ -57,8 +57,6 @@ def _column(s: pd.Series) -> list[str]:
         kind = s.dtype
         if pd.api.types.is_bool_dtype(kind):
             text = ["True" if v else "False" for v in uniques]
-        elif pd.api.types.is_float_dtype(kind):
-            text = ["%.10g" % v for v in uniques]
         else:
             text = [_format(v) for v in uniques]
     table = np.empty(len(text) + 1, dtype=object)

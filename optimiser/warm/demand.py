@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, Issue
-from ..instance import Instance
+from ..instance import Instance, baseline_demand, demand_numbers
 from ..load import Scenario
 from .changes import BASE, Changes, WHERE
 
@@ -100,15 +100,10 @@ class _Demand:
 
     def numbers(self, pop: np.ndarray, prev: np.ndarray) -> dict[str, np.ndarray]:
         """``patients, fixed, ymin, ymax, dmax, d0`` per demand row and ``x0`` per arc."""
-        n = pop[self.loc_of_dem] * prev[self.loc_of_dem, self.pw_of_dem] / 1000.0
-        opt = self.optional
-        fixed = np.where(opt, 0.0, n * self.per_patient)
-        ymin = np.where(opt, n * self.umin, 0.0)
-        ymax = np.where(opt, n * self.umax, 0.0)
-        dmax = np.where(opt, ymax, fixed)
-        d0 = np.where(opt, ymin, fixed)
-        if len(self.src):
-            d0 = d0 - np.bincount(self.dst, minlength=len(d0), weights=self.effect * ymin[self.src])
+        n, fixed, ymin, ymax, dmax = demand_numbers(
+            pop[self.loc_of_dem], prev[self.loc_of_dem, self.pw_of_dem], self.optional,
+            self.per_patient, self.umin, self.umax)
+        d0 = baseline_demand(self.optional, fixed, ymin, self.src, self.dst, self.effect)
         x0 = self.share0 * d0[self.arc_dem]
         return {"patients": n, "fixed": fixed, "ymin": ymin, "ymax": ymax, "dmax": dmax,
                 "d0": d0, "x0": x0}
