@@ -148,7 +148,23 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
                 and pw not in unchecked):
             out.append(doc.issue(("constraints", "min_quality", pw), f"no pathway '{pw}' is "
                                  "loaded" + suggest(pw, ["default", *ids]), key=True))
+    out += _budget_years(data, doc)
     return out
+
+
+def _budget_years(data: dict, doc: Document) -> list[Issue]:
+    """A list of budgets has one per year of the horizon (SPEC section 7)."""
+    budget = _mapping(data.get("constraints")).get("budget")
+    horizon = data.get("horizon")
+    years = _mapping(horizon).get("years", 1) if horizon is not None else 1
+    if not isinstance(budget, list) or not isinstance(years, int) or isinstance(years, bool):
+        return []
+    if len(budget) == years or not budget:
+        return []
+    span = f"horizon.years is {years}" if horizon is not None else "there is no horizon (one year)"
+    return [doc.issue(("constraints", "budget"), f"{len(budget)} budgets for {years} "
+                      f"year{'s' if years != 1 else ''} ({span}): give one number for every "
+                      "year, or a list of exactly one per year")]
 
 
 def check_instance(

@@ -15,11 +15,16 @@ Tables (one row per ...):
   ``share0`` and volume ``x0``.
 * ``uses`` -- arc and resource: ``amount`` per activity.
 * ``providers``, ``resources``, ``caps`` (setting caps), ``floors`` (quality floors).
+
+Every number is year 0's. A multi-year plan (SPEC section 7) adds :class:`Years` and the
+demand column ``growth`` (``g[l,p] = (1+population_growth[l]) * (1+growth[p])``);
+:meth:`Instance.at_year` gives year t's instance (demand and baseline volumes times
+``g**t``, that year's budget).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +32,34 @@ import pandas as pd
 from .model import text
 from .schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
 from .tables import TableSet, per_distinct
+
+
+@dataclass(frozen=True)
+class Years:
+    """The horizon of a plan (SPEC section 7): one year unless the config has ``horizon``."""
+
+    count: int = 1
+    """Years planned (``t = 0 .. count-1``)."""
+    start: int | None = None
+    """Calendar year of ``t = 0``; None without a ``horizon`` (outputs then have no year)."""
+    discount_rate: float = 0.0
+    budgets: tuple[float, ...] | None = None
+    """Budget of each year (None: no budget)."""
+    carry_over: bool = False
+    """Unspent budget moves to the next year."""
+
+    @property
+    def dated(self) -> bool:
+        """The config has a horizon: names and outputs carry the calendar year."""
+        return self.start is not None
+
+    def discount(self) -> np.ndarray:
+        """``1 / (1 + discount_rate)**t`` per year (year 0 undiscounted)."""
+        return (1.0 + self.discount_rate) ** -np.arange(self.count, dtype=float)
+
+    def calendar(self, t) -> np.ndarray:
+        """Calendar year of year index ``t`` (``t`` itself without a horizon)."""
+        return np.asarray(t) + (self.start or 0)
 
 
 @dataclass(frozen=True)
@@ -46,6 +79,26 @@ class Instance:
     budget: float | None
     max_shift: float | None
     declared_shares: pd.DataFrame
+    years: Years = field(default_factory=Years)
+    """The horizon; ``budget`` is year 0's (in :meth:`at_year`'s view, year t's)."""
+    year: int = 0
+    """Which year's numbers these are (see :meth:`at_year`)."""
+
+    def at_year(self, t: int) -> Instance:
+        """Year t's instance: patients, demand bounds, baseline demand and baseline volumes
+        times ``g**t`` (per locality and pathway), year t's budget. ``at_year(0)`` is this
+        instance itself."""
+        if t == self.year:
+            return self
+        if self.year != 0:
+            raise ValueError("at_year works from year 0's instance")
+        f = self.demand["growth"].to_numpy(float) ** t
+        scaled = ("patients", "fixed", "ymin", "ymax", "dmax", "d0")
+        demand = self.demand.assign(**{c: self.demand[c].to_numpy(float) * f for c in scaled})
+        x0 = self.arcs["x0"].to_numpy(float) * f[self.arcs["dem"].to_numpy(np.int64)]
+        budgets = self.years.budgets
+        return replace(self, demand=demand, arcs=self.arcs.assign(x0=x0), year=t,
+                       budget=None if budgets is None else budgets[t])
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -126,6 +179,10 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     population = np.concatenate([
         np.array([float(v.population) for v in config.localities.values()], dtype=float),
         t_loc["population"].to_numpy(dtype=float)])
+    pop_growth = np.concatenate([
+        np.array([float(v.population_growth) for v in config.localities.values()], dtype=float),
+        t_loc["population_growth"].fillna(0.0).to_numpy(dtype=float)
+        if "population_growth" in t_loc else np.zeros(len(t_loc))])
     localities = pd.DataFrame({"locality": _take(loc_names, np.arange(len(loc_names))),
                                "population": population})
     loc_index = {n: i for i, n in enumerate(loc_names)}
@@ -157,6 +214,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         prev[_codes(t_prev["locality"], loc_index), _codes(t_prev["pathway"], pw_index)] = \
             t_prev["prevalence_per_1000"].to_numpy(dtype=float)
 
+    pw_growth = np.array([float(p.growth) for p in pathways], dtype=float)
     # Demand: locality x step, in config order.
     d_loc, d_st = _per_locality(L, S)
     d_prev = prev[d_loc, st_pw[d_st]]
@@ -175,6 +233,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "ymax": ymax,
         "dmax": dmax,
         "prevalence": d_prev,
+        "growth": (1.0 + pop_growth[d_loc]) * (1.0 + pw_growth[st_pw[d_st]]),
     })
     demand.index.name = "dem"
 
@@ -336,6 +395,8 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     })
 
     floors = _floors_frame(config, pathways)
+    years = years_of(config)
+    budgets = years.budgets
 
     return Instance(
         localities=localities,
@@ -348,10 +409,23 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         resources=resources,
         caps=caps,
         floors=floors,
-        budget=config.constraints.budget,
+        budget=None if budgets is None else budgets[0],
         max_shift=config.constraints.max_shift,
         declared_shares=declared,
+        years=years,
     )
+
+
+def years_of(config: ScenarioConfig) -> Years:
+    """The horizon of the config (one undated year without ``horizon``)."""
+    h = config.horizon
+    count = h.years if h is not None else 1
+    b = config.constraints.budget
+    budgets = None if b is None else (tuple(float(v) for v in b) if isinstance(b, list)
+                                      else (float(b),) * count)
+    return Years(count=count, start=None if h is None else h.start,
+                 discount_rate=0.0 if h is None else float(h.discount_rate),
+                 budgets=budgets, carry_over=config.constraints.carry_over)
 
 
 def _providers_frame(config: ScenarioConfig) -> pd.DataFrame:

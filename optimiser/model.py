@@ -2,7 +2,7 @@
 
 ``minimise obj @ v + obj_offset  s.t.  row_lb <= A @ v <= row_ub,  col_lb <= v <= col_ub``,
 with ``col_integer`` marking integer columns. Columns and rows carry tidy metadata tables
-(kind, locality, pathway, step, provider, resource, activity) so results can be read back
+(kind, locality, pathway, step, provider, resource, activity, year) so results can be read back
 without the solver. Infinite bounds are ``numpy.inf``.
 """
 
@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity"]
+META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity",
+                "year"]
+"""Row and column metadata; ``year`` is the year index t (0 in a one-year plan)."""
 
 
 def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -29,6 +31,8 @@ def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
         out = [f"{kind}[{a},{b},{c}]" for a, b, c in zip(*cols)]
     elif len(cols) == 4:
         out = [f"{kind}[{a},{b},{c},{d}]" for a, b, c, d in zip(*cols)]
+    elif len(cols) == 5:
+        out = [f"{kind}[{a},{b},{c},{d},{e}]" for a, b, c, d, e in zip(*cols)]
     else:
         out = [f"{kind}[{','.join(map(str, t))}]" for t in zip(*cols)]
     return text(out)
@@ -58,7 +62,8 @@ class LinearModel:
     row_meta: pd.DataFrame
     blocks: dict[str, tuple[int, int]]
     """Column ranges ``[start, stop)`` by kind: ``x`` flows, ``y`` uptakes, ``k`` expansion
-    steps, ``o`` running indicators, ``pay`` block-contract payments."""
+    steps, ``o`` running indicators, ``pay`` block-contract payments, ``u`` starts, ``c``
+    carried budget (kind-major, year-major inside a kind)."""
     implied_ub: np.ndarray | None = None
     """Finite upper bounds every feasible point respects (x <= the step's largest demand,
     pay <= max(block, all demand at its prices)), for solvers that need finite domains

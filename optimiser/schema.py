@@ -33,6 +33,9 @@ NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 """A finite number in [0, 1] (shares, overhead, quality scores)."""
 Count = Annotated[int, Field(ge=0)]
+Growth = Annotated[float, Field(gt=-1, allow_inf_nan=False)]
+"""A yearly growth rate, compounding: finite and above -1 (a shrinking population is
+negative)."""
 
 
 class Strict(BaseModel):
@@ -99,6 +102,8 @@ class Pathway(Strict):
     """Readable name."""
     prevalence_per_1000: NonNeg
     """Patients per 1000 population (a locality may override it)."""
+    growth: Growth = 0.0
+    """Yearly growth of prevalence, compounding (multi-year plans, SPEC section 7)."""
     steps: Annotated[list[Step], Field(min_length=1)]
     """The activities of the pathway."""
 
@@ -113,6 +118,8 @@ class Locality(Strict):
     """Residents."""
     prevalence_per_1000: dict[Id, NonNeg] = {}
     """Per-pathway override of the pathway's prevalence."""
+    population_growth: Growth = 0.0
+    """Yearly growth of the population, compounding (multi-year plans, SPEC section 7)."""
 
 
 class Expand(Strict):
@@ -211,12 +218,16 @@ Provider = Annotated[
 class Constraints(Strict):
     """Limits the plan must respect."""
 
-    budget: NonNeg | None = None
-    """Cap on total cost."""
+    budget: NonNeg | Annotated[list[NonNeg], Field(min_length=1)] | None = None
+    """Cap on total cost per year: one number for every year, or a list of one per year of
+    the horizon."""
     min_quality: dict[FloorKey, Fraction] = {}
     """Quality floor per pathway, with ``default`` for the rest."""
     max_shift: Fraction | None = None
-    """Pace of change: each arc keeps at least (1 - max_shift) of today's share."""
+    """Pace of change: each arc keeps at least (1 - max_shift) of today's share (and, in a
+    multi-year plan, of last year's volume, grown with demand)."""
+    carry_over: bool = False
+    """Unspent budget moves to the next year (multi-year plans, SPEC section 7)."""
 
 
 class Solve(Strict):
@@ -240,6 +251,17 @@ class Solve(Strict):
     the model is large (20,000+ variables) and splits into two or more blocks, ``on``
     whenever it splits, ``off`` never. The optimum is the same either way (extension of
     the SPEC)."""
+
+
+class Horizon(Strict):
+    """The years a plan covers (SPEC section 7); every year is planned at once."""
+
+    start: Annotated[int, Field(ge=1900, le=2999)]
+    """Calendar year of the first year (``year`` in the outputs is ``start + t``)."""
+    years: Annotated[int, Field(ge=1, le=50)] = 1
+    """Number of years planned."""
+    discount_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    """Yearly rate at which later years' spending is discounted in the objective."""
 
 
 TablePath = Annotated[str, StringConstraints(min_length=1)]
@@ -281,6 +303,8 @@ class ScenarioConfig(Strict):
     """Providers, buy or make."""
     tables: Tables | None = None
     """Optional CSV/Parquet tables holding bulk numbers (SPEC section 2.3)."""
+    horizon: Horizon | None = None
+    """Plan several years at once (SPEC section 7); without it, one year."""
     constraints: Constraints = Constraints()
     """Budget, quality floors and pace of change."""
     objective: Literal["min_cost"] = "min_cost"

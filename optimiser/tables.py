@@ -6,7 +6,8 @@ written in YAML would mean, and an empty cell means "not given":
 =============  =====================================  ==========================================
 table          key columns                            value columns
 =============  =====================================  ==========================================
-localities     locality                               population (declares the locality)
+localities     locality                               population[, population_growth]
+                                                      (declares the locality)
 prevalence     locality, pathway                      prevalence_per_1000
 offers         provider, activity                     any of price, cost, quality, current_share
 uses           provider, activity, resource           amount
@@ -57,7 +58,8 @@ class Kind:
 
     keys: tuple[str, ...]
     values: dict[str, str]
-    """Value column -> rule: ``nonneg`` (finite, >= 0), ``fraction`` ([0, 1]) or ``count``."""
+    """Value column -> rule: ``nonneg`` (finite, >= 0), ``fraction`` ([0, 1]), ``count`` or
+    ``growth`` (finite, > -1)."""
     required: tuple[str, ...] = ()
     """Value columns every header must have (and every row fill)."""
     any_of: tuple[str, ...] = ()
@@ -65,7 +67,8 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
-    "localities": Kind(("locality",), {"population": "nonneg"}, required=("population",)),
+    "localities": Kind(("locality",), {"population": "nonneg", "population_growth": "growth"},
+                       required=("population",)),
     "prevalence": Kind(("locality", "pathway"), {"prevalence_per_1000": "nonneg"},
                        required=("prevalence_per_1000",)),
     "offers": Kind(("provider", "activity"),
@@ -81,8 +84,6 @@ KEY_PATTERN = {
     "locality": _ID, "pathway": _ID, "provider": _ID, "resource": _ID,
     "activity": rf"{_ID}\.{_ID}",
 }
-NOT_YET = {"population_growth": "population_growth belongs to multi-year planning (SPEC "
-           "section 7), which this version does not implement"}
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,9 @@ def _find(ts: TableSet, path: tuple) -> tuple[Table, int, str] | None:
     if len(path) >= 3 and path[0] == "resources":
         kind, keys = "resources", {"resource": path[1]}
         col = {"capacity": "capacity", "expand": "expand_step"}.get(path[2], "capacity")
-    elif len(path) >= 3 and path[0] == "localities" and path[2] == "population":
-        kind, keys, col = "localities", {"locality": path[1]}, "population"
+    elif len(path) >= 3 and path[0] == "localities" and path[2] in ("population",
+                                                                    "population_growth"):
+        kind, keys, col = "localities", {"locality": path[1]}, path[2]
     elif len(path) == 4 and path[0] == "localities" and path[2] == "prevalence_per_1000":
         kind, keys, col = "prevalence", {"locality": path[1], "pathway": path[3]}, "prevalence_per_1000"
     elif len(path) == 4 and path[0] == "providers" and path[2] in column:
@@ -262,8 +264,8 @@ def _read_one(kind: str, path: FsPath, shown: str, issues: _Issues) -> tuple[Tab
             bad_header = True
         seen.add(c)
         if c not in known:
-            msg = NOT_YET.get(c) or (f"unknown column '{c}' in a {kind} table; its columns are "
-                                     f"{', '.join(known)}" + suggest(c, known))
+            msg = (f"unknown column '{c}' in a {kind} table; its columns are "
+                   f"{', '.join(known)}" + suggest(c, known))
             issues.add(Issue(shown, header_line, c, "", msg))
             bad_header = True
     for c in (*spec.keys, *spec.required):
@@ -326,8 +328,12 @@ def _read_one(kind: str, path: FsPath, shown: str, issues: _Issues) -> tuple[Tab
             issues.rows(table, keep & given & ~np.isfinite(v), c,
                         lambda i, c=c: f"{c} must be a finite number, got {df[c].iloc[i]}")
             fin = given & np.isfinite(v)
-            issues.rows(table, keep & fin & (v < 0), c,
-                        lambda i, c=c: f"{c} must be >= 0, got {df[c].iloc[i]:g}")
+            if rule == "growth":
+                issues.rows(table, keep & fin & (v <= -1), c,
+                            lambda i, c=c: f"{c} must be above -1, got {df[c].iloc[i]:g}")
+            else:
+                issues.rows(table, keep & fin & (v < 0), c,
+                            lambda i, c=c: f"{c} must be >= 0, got {df[c].iloc[i]:g}")
             if rule == "fraction":
                 issues.rows(table, keep & fin & (v > 1), c,
                             lambda i, c=c: f"{c} must lie in [0, 1], got {df[c].iloc[i]:g}")

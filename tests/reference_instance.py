@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.schema import BuyProvider, Pathway, ScenarioConfig
-from optimiser.instance import (Instance, _concat, _floors_frame, _frame, _providers_frame,
+from optimiser.instance import (Instance, years_of, _concat, _floors_frame, _frame, _providers_frame,
                                 _resources_frame)
 from optimiser.tables import TableSet
 
@@ -40,9 +40,12 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     t_loc = tables.frame("localities")
     t_loc = t_loc[~t_loc["locality"].isin(config.localities.keys())]  # a --set YAML entry wins
     localities = _concat([
-        _frame([{"locality": k, "population": float(v.population)}
-                for k, v in config.localities.items()], ["locality", "population"]),
-        t_loc[["locality", "population"]],
+        _frame([{"locality": k, "population": float(v.population),
+                 "population_growth": float(v.population_growth)}
+                for k, v in config.localities.items()], ["locality", "population", "population_growth"]),
+        t_loc[["locality", "population"]].assign(
+            population_growth=t_loc["population_growth"].fillna(0.0)
+            if "population_growth" in t_loc else 0.0),
     ]).reset_index(drop=True)
     steps = _frame(
         [
@@ -55,11 +58,13 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
                 "umin": float(s.per_patient.min) if s.optional else 0.0,
                 "umax": float(s.per_patient.max) if s.optional else 0.0,
                 "prevalence": float(p.prevalence_per_1000),
+                "pathway_growth": float(p.growth),
             }
             for p in pathways
             for s in p.steps
         ],
-        ["pathway", "step", "activity", "optional", "per_patient", "umin", "umax", "prevalence"],
+        ["pathway", "step", "activity", "optional", "per_patient", "umin", "umax", "prevalence",
+         "pathway_growth"],
     )
     t_prev = tables.frame("prevalence").dropna(subset=["prevalence_per_1000"])
     overrides = _concat([
@@ -81,6 +86,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     prevalence = demand["override"].fillna(demand["prevalence"])
     demand["patients"] = demand["population"] * prevalence / 1000.0
     demand["effective_prevalence"] = prevalence
+    demand["growth"] = (1.0 + demand["population_growth"]) * (1.0 + demand["pathway_growth"])
     n = demand["patients"]
     demand["fixed"] = np.where(demand["optional"], 0.0, n * demand["per_patient"])
     demand["ymin"] = np.where(demand["optional"], n * demand["umin"], 0.0)
@@ -88,7 +94,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     demand["dmax"] = np.where(demand["optional"], demand["ymax"], demand["fixed"])
     demand = demand[
         ["locality", "pathway", "step", "activity", "optional", "patients", "fixed", "ymin",
-         "ymax", "dmax", "effective_prevalence"]
+         "ymax", "dmax", "effective_prevalence", "growth"]
     ].rename(columns={"effective_prevalence": "prevalence"}).reset_index(drop=True)
     demand.index.name = "dem"
     dem_key = demand.reset_index()[["dem", "locality", "pathway", "step"]]
@@ -241,7 +247,7 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
     floors = _floors_frame(config, pathways)
 
     return Instance(
-        localities=localities,
+        localities=localities[["locality", "population"]],
         demand=demand,
         avoids=avoids[["locality", "pathway", "src", "dst", "effect", "src_dem", "dst_dem"]],
         providers=providers,
@@ -251,9 +257,11 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
         resources=resources,
         caps=caps,
         floors=floors,
-        budget=config.constraints.budget,
+        budget=(config.constraints.budget[0] if isinstance(config.constraints.budget, list)
+                else config.constraints.budget),
         max_shift=config.constraints.max_shift,
         declared_shares=declared,
+        years=years_of(config),
     )
 
 

@@ -4,7 +4,7 @@ CP-SAT solves over integers only, so the MILP is scaled:
 
 * volumes and uptakes are whole activities (``x``, ``y`` integer; uptake bounds
   ``N*min``, ``N*max`` taken to the nearest whole activity), ``o`` and ``k`` as before;
-  block-contract payments ``pay`` are whole pence;
+  block-contract payments ``pay`` and carried budget ``c`` are whole pence;
 * every row is multiplied by the smallest power of ten (at most 10^6) that makes its
   coefficients whole; quality rows by 10^4 (quality in steps of 1e-4) and money rows
   (budget, payment, block contract) by 100 (pence), rounding what remains;
@@ -38,7 +38,7 @@ LIMIT = 2**62
 MONEY_ROWS = {"budget", "payment", "block_contract"}
 QUALITY_ROWS = {"quality"}
 MAX_DECIMALS = 6
-HALF_ACTIVITY_ROWS = {"flow", "pace", "setting_cap", "demand_floor"}
+HALF_ACTIVITY_ROWS = {"flow", "pace", "year_pace", "setting_cap", "demand_floor"}
 """Rows that compare whole volumes with a share of demand: they may miss by half an activity."""
 
 
@@ -62,7 +62,7 @@ def _row_scale(coefs: np.ndarray, kind: str) -> float:
 def integral_model(model: LinearModel):
     """The scaled integer data: (col_scale, lb, ub, rows as (cols, coefs, lo, hi, name), obj)."""
     kinds = model.col_meta["kind"].to_numpy()
-    col_scale = np.where(kinds == "pay", 100.0, 1.0)
+    col_scale = np.where(np.isin(kinds, ["pay", "c"]), 100.0, 1.0)
     ub_src = np.where(np.isfinite(model.col_ub), model.col_ub,
                       model.implied_ub if model.implied_ub is not None else model.col_ub)
     if not np.all(np.isfinite(ub_src)):

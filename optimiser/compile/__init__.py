@@ -1,10 +1,16 @@
 """Compile an :class:`~optimiser.instance.Instance` into one :class:`~optimiser.model.LinearModel`.
 
 Vectorised throughout: every family builds its COO triplets with numpy and pandas joins,
-never a Python loop per variable or nonzero. One module per constraint family, each with
-its math in the docstring: :mod:`.flow`, :mod:`.demand_floor`, :mod:`.setting_cap`,
-:mod:`.capacity`, :mod:`.running`, :mod:`.quality`, :mod:`.pace`, :mod:`.budget`, and the
-objective and block contracts in :mod:`.cost`.
+never a Python loop per variable or nonzero (the only loop is over the years of the
+horizon). One module per constraint family, each with its math in the docstring.
+
+Every year t of the horizon (SPEC sections 3 and 7) has :mod:`.flow`, :mod:`.demand_floor`,
+:mod:`.setting_cap`, :mod:`.capacity`, :mod:`.running`, :mod:`.quality`, block contracts
+(:mod:`.cost`) and :mod:`.budget` rows on its own columns, at year-t demand; year 0 has
+section 3's pace of change (:mod:`.pace`). Years are linked by :mod:`.persistence`,
+:mod:`.setup`, :mod:`.held_expansion`, :mod:`.year_pace` and the carried budget; the
+objective is the discounted sum of every year's spending (:mod:`.discount`). A plan without
+``horizon`` is one year, and compiles to section 3's model exactly.
 """
 
 from __future__ import annotations
@@ -15,30 +21,51 @@ import scipy.sparse as sp
 
 from ..instance import Instance
 from ..model import LinearModel
-from . import budget, capacity, cost, demand_floor, flow, pace, quality, running, setting_cap
+from . import (budget, capacity, cost, demand_floor, discount, flow, held_expansion, pace,
+               persistence, quality, running, setting_cap, setup, year_pace)
 from .columns import build_columns
-from .rows import demand_terms, stack
+from .rows import demand_terms, in_year, stack
 
 
 def compile_model(inst: Instance) -> LinearModel:
-    """The MILP of SPEC section 3 for this instance (``o`` and ``k`` integer)."""
+    """The MILP of SPEC sections 3 and 7 for this instance (``o`` and ``k`` integer)."""
+    years = inst.years
+    T = years.count
     cols = build_columns(inst)
-    terms = demand_terms(inst, cols)
-    obj = cost.objective(inst, cols, len(cols.lb))
-    blocks = [
-        flow.rows(inst, cols, terms),
-        demand_floor.rows(inst, cols, terms),
-        setting_cap.rows(inst, cols, terms),
-        capacity.rows(inst, cols),
-        *running.rows(inst, cols),
-        *cost.block_contract_rows(inst, cols),
-        quality.rows(inst, cols),
-        budget.rows(inst, obj),
-        pace.rows(inst, cols, terms),
+    n_cols = len(cols.lb)
+    views = [inst.at_year(t) for t in range(T)]
+    at = cols.at
+    terms = [demand_terms(views[t], at[t]) for t in range(T)]
+    spend = [_spend(views[t], at[t]) for t in range(T)]
+    obj = discount.objective(spend, years.discount(), n_cols)
+
+    def each(make, first: int = 0, stop: int = T):
+        """``make(t)`` for the years ``first .. stop-1``, as year t's rows."""
+        out = []
+        for t in range(first, stop):
+            made = make(t)
+            for b in (made if isinstance(made, list) else [made]):
+                out.append(in_year(b, t, int(years.calendar(t)) if years.dated else None))
+        return out
+
+    families = [
+        each(lambda t: flow.rows(views[t], at[t], terms[t])),
+        each(lambda t: demand_floor.rows(views[t], at[t], terms[t])),
+        each(lambda t: setting_cap.rows(views[t], at[t], terms[t])),
+        each(lambda t: capacity.rows(views[t], at[t])),
+        each(lambda t: running.rows(views[t], at[t])),
+        each(lambda t: cost.block_contract_rows(views[t], at[t])),
+        each(lambda t: quality.rows(views[t], at[t])),
+        each(lambda t: budget.rows(views[t], at[t], spend[t])),
+        each(lambda t: pace.rows(views[t], at[t], terms[t]), 0, 1),
+        each(lambda t: year_pace.rows(inst, cols, t), 1),
+        each(lambda t: persistence.rows(inst, cols, t), 1),
+        each(lambda t: setup.rows(inst, cols, t), 1),
+        each(lambda t: held_expansion.rows(inst, cols, t), 1),
     ]
-    row, col, val, lb, ub, meta = stack(blocks)
-    implied = _implied_upper_bounds(inst, cols)
-    A = sp.csr_array(sp.coo_array((val, (row, col)), shape=(len(meta), len(cols.lb))))
+    row, col, val, lb, ub, meta = stack(_by_kind([b for f in families for b in f]))
+    implied = _implied_upper_bounds(views, cols)
+    A = sp.csr_array(sp.coo_array((val, (row, col)), shape=(len(meta), n_cols)))
     A.sum_duplicates()
     # float dust such as 0.9 - 0.9 = 1e-17 in a quality row is not a coefficient
     A.data[np.abs(A.data) < 1e-12] = 0.0
@@ -50,15 +77,39 @@ def compile_model(inst: Instance) -> LinearModel:
     )
 
 
-def _implied_upper_bounds(inst: Instance, cols) -> np.ndarray:
-    """x <= dmax of its step; pay <= max(block, sum price * (dmax + 1)) over the provider's
-    arcs (the extra activity covers whole-activity rounding in cp mode)."""
+def _by_kind(blocks: list) -> list:
+    """Blocks in their family order, the years of a kind together (running and the block
+    contract each give two kinds per year)."""
+    order = {}
+    for b in blocks:
+        kind = b.meta["kind"].iloc[0] if len(b.meta) else None
+        order.setdefault(kind, []).append(b)
+    return [b for group in order.values() for b in group]
+
+
+def _spend(inst: Instance, cols) -> tuple[np.ndarray, np.ndarray]:
+    """Year t's spending terms: section 3's Total and the year's setup."""
+    c1, v1 = cost.spend(inst, cols)
+    c2, v2 = setup.spend(inst, cols)
+    return np.concatenate([c1, c2]), np.concatenate([v1, v2])
+
+
+def _implied_upper_bounds(views: list[Instance], cols) -> np.ndarray:
+    """x <= dmax of its step in its year; pay <= max(block, sum price * (dmax + 1)) over the
+    provider's arcs (the extra activity covers whole-activity rounding in cp mode); c <= the
+    sum of all budgets (nothing more can be carried)."""
     ub = cols.ub.copy()
-    dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
-    ub[cols.x] = dmax
-    p_idx = pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])
-    most = np.bincount(p_idx, weights=inst.arcs["unit_cost"].to_numpy(float) * (dmax + 1.0),
-                       minlength=len(inst.providers))
-    has = cols.pay_of_prov >= 0
-    ub[cols.pay_of_prov[has]] = np.maximum(most[has], inst.providers["block_contract"].to_numpy(float)[has])
+    for inst, at in zip(views, cols.at):
+        dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
+        ub[at.x] = dmax
+        p_idx = pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])
+        most = np.bincount(p_idx, weights=inst.arcs["unit_cost"].to_numpy(float) * (dmax + 1.0),
+                           minlength=len(inst.providers))
+        has = at.pay_of_prov >= 0
+        ub[at.pay_of_prov[has]] = np.maximum(most[has],
+                                             inst.providers["block_contract"].to_numpy(float)[has])
+    budgets = views[0].years.budgets
+    start, stop = cols.blocks.get("c", (0, 0))
+    if stop > start:
+        ub[start:stop] = float(sum(budgets))
     return ub

@@ -1,10 +1,17 @@
-"""Budget: the total cost stays within the budget.
+"""Budget: each year's spending stays within that year's budget, plus what was carried.
 
-When ``constraints.budget`` is set::
+When ``constraints.budget`` is set, for every year t (SPEC section 7; one row, ``budget``,
+in a one-year plan)::
 
-    Total = obj @ v <= budget
+    spend[t] <= budget[t] + c[t-1]                       (budget)
 
-(one row holding the objective's coefficients; see :mod:`.cost`).
+with ``spend[t]`` year t's Total plus its setup (undiscounted), ``c[-1] = 0``. With
+``carry_over``, ``c[t] = budget[t] + c[t-1] - spend[t] >= 0`` is what year t leaves unspent;
+the row is written ``spend[t] + c[t] - c[t-1] <= budget[t]`` with ``c[t] >= 0`` (a column
+for t < T-1 only: nothing is carried out of the last year). Allowing ``c[t]`` below the
+unspent amount changes no plan's feasibility (any feasible point's true carry is at least
+its ``c``), so the ``<=`` row keeps the sense and shadow price of a plain budget. Without
+``carry_over``, ``c = 0`` and the row is ``spend[t] <= budget[t]``.
 """
 
 from __future__ import annotations
@@ -13,12 +20,22 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
+from .columns import YearColumns
 from .rows import RowBlock, block
 
 
-def rows(inst: Instance, obj: np.ndarray) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns, spend: tuple[np.ndarray, np.ndarray]) -> RowBlock:
+    """Year t's row (``inst`` and ``cols`` of year t, ``spend`` its terms); none without a
+    budget."""
     if inst.budget is None:
         return block("budget", pd.DataFrame(index=range(0)), [], [], [], [], 0.0, 0.0)
-    nz = np.flatnonzero(obj)
-    return block("budget", pd.DataFrame(index=range(1)), [], np.zeros(len(nz)), nz, obj[nz],
+    c, v = spend
+    nz = v != 0
+    carry_c = [cols.c_out] if cols.c_out >= 0 else []
+    carry_c += [cols.c_in] if cols.c_in >= 0 else []
+    carry_v = [1.0] if cols.c_out >= 0 else []
+    carry_v += [-1.0] if cols.c_in >= 0 else []
+    col = np.concatenate([c[nz], np.asarray(carry_c, dtype=np.int64)])
+    val = np.concatenate([v[nz], np.asarray(carry_v, dtype=float)])
+    return block("budget", pd.DataFrame(index=range(1)), [], np.zeros(len(col)), col, val,
                  -np.inf, float(inst.budget))

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from .columns import Columns
+from .columns import YearColumns
 from .rows import RowBlock, block
 
 
-def rows(inst: Instance, cols: Columns) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns) -> RowBlock:
     res = inst.resources
     used = res[res["resource"].isin(inst.uses["resource"])].reset_index()  # keeps resource id
     r_of = pd.Series(np.arange(len(used)), index=used["resource"])

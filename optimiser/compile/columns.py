@@ -1,11 +1,23 @@
-"""Decision variables (SPEC section 3) as column blocks of the sparse model.
+"""Decision variables (SPEC sections 3 and 7) as column blocks of the sparse model.
 
-* ``x[l,p,s,v] >= 0``      -- volume on each arc (one column per arc, in arc order);
-* ``y[l,p,s] in [N*min, N*max]`` -- uptake of each optional step;
-* ``k[r] in [0, max_steps]``, integer -- capacity increments of expandable resources;
-* ``o[v] in {0, 1}``      -- make provider runs (when it has a fixed, setup or minimum volume);
-* ``pay[v] >= 0``          -- payment to a buy provider with a block contract (its floor is a
-  row, so that the block contract gets a shadow price).
+For every year ``t`` of the horizon (one year without ``horizon``):
+
+* ``x[l,p,s,v,t] >= 0``      -- volume on each arc (one column per arc, in arc order);
+* ``y[l,p,s,t] in [N*min, N*max]`` -- uptake of each optional step, at year-t demand;
+* ``k[r,t] in [0, max_steps]``, integer -- capacity increments of expandable resources;
+* ``o[v,t] in {0, 1}``      -- make provider runs (when it has a fixed, setup or minimum volume);
+* ``pay[v,t] >= 0``          -- payment to a buy provider with a block contract (its floor is a
+  row, so that the block contract gets a shadow price);
+
+and, linking the years:
+
+* ``u[v,t] in [0, 1]``, t >= 1 -- provider v starts in year t (it pays ``setup_cost``), for
+  providers with a ``setup_cost`` (year 0's start is priced on ``o[v,0]``: see :mod:`.setup`);
+* ``c[t] >= 0``, t < T-1     -- budget carried from year t into the next (with ``carry_over``).
+
+Blocks are kind-major (all ``x``, then all ``y``, ...) and year-major inside a kind, so
+``model.block("x")`` holds ``x`` of year 0's arcs, then year 1's, and so on. With a
+``horizon``, every name ends with its calendar year: ``x[north,copd,spirometry,hub,2028]``.
 """
 
 from __future__ import annotations
@@ -16,12 +28,12 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from ..model import names
+from ..model import names, text
 
 
 @dataclass(frozen=True)
-class Columns:
-    """Column numbering: for each block, which column each table row maps to."""
+class YearColumns:
+    """Column numbering of one year: for each block, which column each table row maps to."""
 
     x: np.ndarray
     """Column of each arc (``inst.arcs`` order)."""
@@ -33,79 +45,141 @@ class Columns:
     """Column of each provider's running indicator, -1 when it has none."""
     pay_of_prov: np.ndarray
     """Column of each provider's block-contract payment, -1 when it has none."""
+    u_of_prov: np.ndarray
+    """Column of each provider's start in this year, -1 when it has none (always in year 0)."""
+    c_in: int
+    """Column of the budget carried into this year, -1 when there is none."""
+    c_out: int
+    """Column of the budget carried out of this year, -1 when there is none."""
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The whole column layout; ``at[t]`` numbers year t. The arrays of year 0 are also
+    attributes (``cols.x`` is ``cols.at[0].x``) for one-year callers."""
+
+    at: tuple[YearColumns, ...]
     lb: np.ndarray
     ub: np.ndarray
     integer: np.ndarray
     meta: pd.DataFrame
     blocks: dict[str, tuple[int, int]]
 
+    @property
+    def x(self) -> np.ndarray:
+        return self.at[0].x
 
-_name = names
+    @property
+    def y_of_dem(self) -> np.ndarray:
+        return self.at[0].y_of_dem
+
+    @property
+    def k_of_res(self) -> np.ndarray:
+        return self.at[0].k_of_res
+
+    @property
+    def o_of_prov(self) -> np.ndarray:
+        return self.at[0].o_of_prov
+
+    @property
+    def pay_of_prov(self) -> np.ndarray:
+        return self.at[0].pay_of_prov
+
+
+def dated(kind: str, meta: pd.DataFrame, keys: list[str], year: int | None) -> pd.Series:
+    """``kind[key1,...]``, with the calendar year as a last index when ``year`` is given
+    (``kind[year]`` for a kind without keys)."""
+    if year is None:
+        return names(kind, meta, keys) if keys else text([kind] * len(meta))
+    if not keys:
+        return text([f"{kind}[{year}]"] * len(meta))
+    return names(kind, meta.assign(_year=year), [*keys, "_year"])
 
 
 def build_columns(inst: Instance) -> Columns:
+    """Every year's columns, then the linking ones (see the module docstring)."""
+    years = inst.years
+    T = years.count
+    views = [inst.at_year(t) for t in range(T)]
     arcs, dem, prov, res = inst.arcs, inst.demand, inst.providers, inst.resources
+
+    # which rows of each table have a column of each kind (the same in every year)
+    opt = np.flatnonzero(dem["optional"].to_numpy(dtype=bool))
+    exp = np.flatnonzero(((res["expand_max"] > 0) & (res["expand_step"] > 0)).to_numpy())
+    with_arcs = prov["provider"].isin(arcs["provider"])
+    runs = np.flatnonzero((prov["mode"] == "make") & with_arcs & (
+        (prov["fixed_cost"] > 0) | (prov["min_volume"] > 0) | (prov["setup_cost"] > 0)))
+    blocked = np.flatnonzero(((prov["mode"] == "buy") & (prov["block_contract"] > 0)).to_numpy())
+    starts = runs[prov["setup_cost"].to_numpy(float)[runs] > 0] if T > 1 else runs[:0]
+    carries = T - 1 if (years.carry_over and years.budgets is not None) else 0
+
+    kinds = [
+        # kind, owning table, its rows with a column, key columns, years, integer
+        ("x", arcs, np.arange(len(arcs)), ["locality", "pathway", "step", "provider", "activity"],
+         ["locality", "pathway", "step", "provider"], range(T), False),
+        ("y", dem, opt, ["locality", "pathway", "step", "activity"], ["locality", "pathway", "step"],
+         range(T), False),
+        ("k", res, exp, ["resource"], ["resource"], range(T), True),
+        ("o", prov, runs, ["provider"], ["provider"], range(T), True),
+        ("pay", prov, blocked, ["provider"], ["provider"], range(T), False),
+        ("u", prov, starts, ["provider"], ["provider"], range(1, T), False),
+    ]
     parts: list[pd.DataFrame] = []
     lbs: list[np.ndarray] = []
     ubs: list[np.ndarray] = []
     ints: list[np.ndarray] = []
     blocks: dict[str, tuple[int, int]] = {}
+    of: dict[str, list[np.ndarray]] = {}
     start = 0
-
-    def add(kind: str, meta: pd.DataFrame, lb, ub, integer: bool) -> np.ndarray:
-        nonlocal start
-        n = len(meta)
-        meta = meta.assign(kind=kind)
-        parts.append(meta)
-        lbs.append(np.broadcast_to(np.asarray(lb, dtype=float), n).copy())
-        ubs.append(np.broadcast_to(np.asarray(ub, dtype=float), n).copy())
-        ints.append(np.full(n, integer))
-        blocks[kind] = (start, start + n)
-        idx = np.arange(start, start + n)
-        start += n
-        return idx
-
-    x_meta = arcs[["locality", "pathway", "step", "provider", "activity"]].reset_index(drop=True)
-    x_meta = x_meta.assign(name=_name("x", x_meta, ["locality", "pathway", "step", "provider"]))
-    x = add("x", x_meta, 0.0, np.inf, False)
-
-    opt = dem[dem["optional"].to_numpy(dtype=bool)]
-    y_meta = opt[["locality", "pathway", "step", "activity"]].reset_index(drop=True)
-    y_meta = y_meta.assign(name=_name("y", y_meta, ["locality", "pathway", "step"]))
-    y = add("y", y_meta, opt["ymin"].to_numpy(), opt["ymax"].to_numpy(), False)
-    y_of_dem = np.full(len(dem), -1)
-    y_of_dem[opt.index.to_numpy()] = y
-
-    exp = res[(res["expand_max"] > 0) & (res["expand_step"] > 0)]
-    k_meta = exp[["resource"]].reset_index(drop=True)
-    k_meta = k_meta.assign(name=_name("k", k_meta, ["resource"]))
-    k = add("k", k_meta, 0.0, exp["expand_max"].to_numpy(dtype=float), True)
-    k_of_res = np.full(len(res), -1)
-    k_of_res[exp.index.to_numpy()] = k
-
-    with_arcs = prov["provider"].isin(arcs["provider"])
-    runs = prov[(prov["mode"] == "make") & with_arcs & (
-        (prov["fixed_cost"] > 0) | (prov["min_volume"] > 0) | (prov["setup_cost"] > 0))]
-    o_meta = runs[["provider"]].reset_index(drop=True)
-    o_meta = o_meta.assign(name=_name("o", o_meta, ["provider"]))
-    o = add("o", o_meta, 0.0, 1.0, True)
-    o_of_prov = np.full(len(prov), -1)
-    o_of_prov[runs.index.to_numpy()] = o
-
-    block = prov[(prov["mode"] == "buy") & (prov["block_contract"] > 0)]
-    pay_meta = block[["provider"]].reset_index(drop=True)
-    pay_meta = pay_meta.assign(name=_name("pay", pay_meta, ["provider"]))
-    pay = add("pay", pay_meta, 0.0, np.inf, False)
-    pay_of_prov = np.full(len(prov), -1)
-    pay_of_prov[block.index.to_numpy()] = pay
+    for kind, table, rows, described, keys, span, integer in kinds:
+        base = table.iloc[rows][described].reset_index(drop=True)
+        first = start
+        of[kind] = [np.full(len(table), -1, dtype=np.int64) for _ in range(T)]
+        for t in span:
+            label = int(years.calendar(t)) if years.dated else None
+            meta = base.assign(name=dated(kind, base, keys, label), kind=kind, year=t)
+            lb, ub = _bounds(kind, views[t], rows)
+            parts.append(meta)
+            lbs.append(lb)
+            ubs.append(ub)
+            ints.append(np.full(len(rows), integer))
+            of[kind][t][rows] = np.arange(start, start + len(rows))
+            start += len(rows)
+        blocks[kind] = (first, start)
+    c_cols = np.arange(start, start + carries)
+    if carries:
+        meta = pd.DataFrame({"year": np.arange(carries)})
+        label = years.calendar(meta["year"]) if years.dated else meta["year"]
+        parts.append(meta.assign(name=text([f"c[{y}]" for y in label.tolist()]), kind="c"))
+        lbs.append(np.zeros(carries))
+        ubs.append(np.full(carries, np.inf))
+        ints.append(np.zeros(carries, dtype=bool))
+    blocks["c"] = (start, start + carries)
 
     meta = pd.concat(parts, ignore_index=True)
     for c in ("locality", "pathway", "step", "provider", "resource", "activity"):
         if c not in meta:
             meta[c] = None
-    meta = meta[["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity"]]
-    return Columns(
-        x=x, y_of_dem=y_of_dem, k_of_res=k_of_res, o_of_prov=o_of_prov, pay_of_prov=pay_of_prov,
-        lb=np.concatenate(lbs), ub=np.concatenate(ubs), integer=np.concatenate(ints), meta=meta,
-        blocks=blocks,
-    )
+    meta = meta[["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity",
+                 "year"]]
+    meta["year"] = meta["year"].astype(np.int64)
+    at = tuple(
+        YearColumns(x=of["x"][t], y_of_dem=of["y"][t], k_of_res=of["k"][t], o_of_prov=of["o"][t],
+                    pay_of_prov=of["pay"][t], u_of_prov=of["u"][t],
+                    c_in=int(c_cols[t - 1]) if 0 < t <= carries else -1,
+                    c_out=int(c_cols[t]) if t < carries else -1)
+        for t in range(T))
+    return Columns(at=at, lb=np.concatenate(lbs), ub=np.concatenate(ubs),
+                   integer=np.concatenate(ints), meta=meta, blocks=blocks)
+
+
+def _bounds(kind: str, inst: Instance, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of one year's columns of ``kind`` (``rows`` of its owning table)."""
+    n = len(rows)
+    if kind == "y":
+        return inst.demand["ymin"].to_numpy(float)[rows], inst.demand["ymax"].to_numpy(float)[rows]
+    if kind == "k":
+        return np.zeros(n), inst.resources["expand_max"].to_numpy(float)[rows]
+    if kind in ("o", "u"):
+        return np.zeros(n), np.ones(n)
+    return np.zeros(n), np.full(n, np.inf)

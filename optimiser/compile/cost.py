@@ -6,10 +6,11 @@ Total = buy + make + expansion, with
 * buy provider v with one: ``pay[v]`` with ``pay[v] >= block_contract[v]`` (row
   ``block_contract``, whose shadow price says what the take-or-pay floor costs) and
   ``pay[v] >= sum price * x`` (row ``payment``: ``pay - sum price * x >= 0``);
-* make provider v: ``(1 + overhead[v]) * (sum cost * x + fixed_cost[v] * o[v])``, plus
-  ``setup_cost[v] * o[v]`` when v delivers nothing today (SPEC 7, one-year horizon:
-  ``o[v,-1] = 1`` when it has baseline volume), outside the overhead;
-* expansion: ``sum expand.cost[r] * k[r]``.
+* make provider v: ``(1 + overhead[v]) * (sum cost * x + fixed_cost[v] * o[v])``;
+* expansion: ``sum expand.cost[r] * k[r]``;
+
+each in every year t, with that year's columns (held increments ``k[r,t]`` are paid every
+year). Setup costs are in :mod:`.setup`, the discounted objective in :mod:`.discount`.
 """
 
 from __future__ import annotations
@@ -18,30 +19,34 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from .columns import Columns
+from . import setup
+from .columns import YearColumns
 from .rows import RowBlock, block
 
 
-def objective(inst: Instance, cols: Columns, n_cols: int) -> np.ndarray:
-    c = np.zeros(n_cols)
+def spend(inst: Instance, cols: YearColumns) -> tuple[np.ndarray, np.ndarray]:
+    """Total of one year (``inst`` and ``cols`` of that year) as sparse terms
+    ``(columns, coefficients)``: buy, make, fixed, overhead, expansion, and the setup of a
+    start in year 0 (priced on ``o[v,0]``, see :mod:`.setup`)."""
     arcs, prov = inst.arcs, inst.providers
     p_idx = pd.Index(prov["provider"]).get_indexer(arcs["provider"])
     uplift = 1.0 + prov["overhead"].to_numpy(float)[p_idx]
     in_pay = cols.pay_of_prov[p_idx] >= 0
-    c[cols.x] = np.where(in_pay, 0.0, arcs["unit_cost"].to_numpy(float) * uplift)
+    x_val = np.where(in_pay, 0.0, arcs["unit_cost"].to_numpy(float) * uplift)
     has_o = cols.o_of_prov >= 0
-    baseline_vol = np.bincount(p_idx, weights=arcs["x0"].to_numpy(float), minlength=len(prov))
-    setup = np.where(baseline_vol > 0, 0.0, prov["setup_cost"].to_numpy(float))
-    fixed = (1.0 + prov["overhead"].to_numpy(float)) * prov["fixed_cost"].to_numpy(float) + setup
-    c[cols.o_of_prov[has_o]] = fixed[has_o]
+    fixed = (1.0 + prov["overhead"].to_numpy(float)) * prov["fixed_cost"].to_numpy(float)
+    if inst.year == 0:
+        fixed = fixed + setup.year_zero(inst)
     has_k = cols.k_of_res >= 0
-    c[cols.k_of_res[has_k]] = inst.resources["expand_cost"].to_numpy(float)[has_k]
     has_pay = cols.pay_of_prov >= 0
-    c[cols.pay_of_prov[has_pay]] = 1.0
-    return c
+    return (np.concatenate([cols.x, cols.o_of_prov[has_o], cols.k_of_res[has_k],
+                            cols.pay_of_prov[has_pay]]),
+            np.concatenate([x_val, fixed[has_o],
+                            inst.resources["expand_cost"].to_numpy(float)[has_k],
+                            np.ones(int(has_pay.sum()))]))
 
 
-def block_contract_rows(inst: Instance, cols: Columns) -> list[RowBlock]:
+def block_contract_rows(inst: Instance, cols: YearColumns) -> list[RowBlock]:
     prov = inst.providers
     blocked = prov[cols.pay_of_prov >= 0].reset_index()
     pay_cols = cols.pay_of_prov[blocked["index"].to_numpy(np.int64)]

@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..instance import Instance
-from .columns import Columns
+from .columns import YearColumns
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
-def rows(inst: Instance, cols: Columns, terms: DemandTerms) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     targets = np.unique(inst.avoids["dst_dem"].to_numpy(np.int64))
     r, c, v, const = demand_for_rows(terms, targets, np.ones(len(targets)))
     meta = inst.demand.iloc[targets][["locality", "pathway", "step", "activity"]]

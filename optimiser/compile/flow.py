@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..instance import Instance
-from .columns import Columns
+from .columns import YearColumns
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
-def rows(inst: Instance, cols: Columns, terms: DemandTerms) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     dem = inst.demand
     n = len(dem)
     r_d, c_d, v_d, const = demand_for_rows(terms, np.arange(n), np.ones(n))

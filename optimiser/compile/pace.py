@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..instance import Instance
-from .columns import Columns
+from .columns import YearColumns
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
-def rows(inst: Instance, cols: Columns, terms: DemandTerms) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     arcs = inst.arcs
     if inst.max_shift is None:
         sel = np.zeros(len(arcs), dtype=bool)

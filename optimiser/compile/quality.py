@@ -15,11 +15,11 @@ import pandas as pd
 
 from ..instance import Instance
 from ..model import text
-from .columns import Columns
+from .columns import YearColumns
 from .rows import RowBlock, block
 
 
-def rows(inst: Instance, cols: Columns) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns) -> RowBlock:
     # codes of each demand row's locality and pathway (the demand table is far shorter than
     # the arcs); rows numbered in order of each pair's first arc
     dem = inst.demand

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..instance import Instance
 from ..model import META_COLUMNS, names, text
-from .columns import Columns
+from .columns import YearColumns
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def block(kind: str, meta: pd.DataFrame, keys: list[str], row, col, val, lb, ub)
     meta["kind"] = text([kind] * n)
     for c in META_COLUMNS:
         if c not in meta:
-            meta[c] = None
+            meta[c] = 0 if c == "year" else None
     return RowBlock(
         row=np.asarray(row, dtype=np.int64),
         col=np.asarray(col, dtype=np.int64),
@@ -57,7 +57,7 @@ class DemandTerms:
     """Variable part as triplets: D[dem] += coef * column."""
 
 
-def demand_terms(inst: Instance, cols: Columns) -> DemandTerms:
+def demand_terms(inst: Instance, cols: YearColumns) -> DemandTerms:
     """``D = y`` for an optional step; ``D = N*per_patient - sum effect * y[src]`` otherwise."""
     dem = inst.demand
     opt = np.flatnonzero(dem["optional"].to_numpy(dtype=bool))
@@ -88,6 +88,16 @@ def demand_for_rows(terms: DemandTerms, row_dem: np.ndarray, factor: np.ndarray)
     m = left.merge(right, on="dem")
     return (m["r"].to_numpy(np.int64), m["col"].to_numpy(np.int64),
             (m["f"] * m["coef"]).to_numpy(float), const)
+
+
+def in_year(b: RowBlock, t: int, label: int | None) -> RowBlock:
+    """Block ``b`` as year t's rows: ``year`` set, and the calendar year ``label`` (when the
+    plan has a horizon) added as the last index of every name."""
+    meta = b.meta.assign(year=np.full(len(b.meta), t, dtype=np.int64))
+    if label is not None:
+        meta["name"] = text([f"{n[:-1]},{label}]" if n.endswith("]") else f"{n}[{label}]"
+                             for n in meta["name"].tolist()])
+    return RowBlock(b.row, b.col, b.val, b.lb, b.ub, meta)
 
 
 def stack(blocks: list[RowBlock]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, pd.DataFrame]:

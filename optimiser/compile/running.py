@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from .columns import Columns
+from .columns import YearColumns
 from .rows import RowBlock, block
 
 
-def rows(inst: Instance, cols: Columns) -> list[RowBlock]:
+def rows(inst: Instance, cols: YearColumns) -> list[RowBlock]:
     prov = inst.providers
     runs = prov[cols.o_of_prov >= 0].reset_index()
     ocol = cols.o_of_prov[runs["index"].to_numpy(np.int64)]

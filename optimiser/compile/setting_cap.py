@@ -14,11 +14,11 @@ import pandas as pd
 
 from ..instance import Instance
 from ..model import text
-from .columns import Columns
+from .columns import YearColumns
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
-def rows(inst: Instance, cols: Columns, terms: DemandTerms) -> RowBlock:
+def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     caps = inst.caps
     share = caps["max_share"].to_numpy(float)
     # settings as integer codes, so the join is on one integer key (dem, setting)

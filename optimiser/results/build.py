@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
 from .. import __version__
 from ..backends.base import SolverOutput, Status
+from ..instance import Instance
 from ..load import Scenario
 from ..model import LinearModel
 from . import check as check_mod
@@ -25,13 +27,18 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
                  duals: np.ndarray | None, *, mode: str, backend: str, version: str,
                  ranges: tuple[np.ndarray, np.ndarray] | None = None) -> Result:
     inst = scenario.instance
-    base = costs.baseline(inst)
+    years = inst.years
+    T = years.count
+    views = [inst.at_year(t) for t in range(T)]
+    factors = years.discount()
+    base_by_year = [costs.baseline(v) for v in views]
+    base_total = float(factors @ np.array([b["total"] for b in base_by_year]))
     summary: dict = {
         "status": out.status.value,
         "scenario": scenario.name,
         "currency": scenario.config.currency,
         "objective": None,
-        "baseline_cost": _round(base["total"], 2),
+        "baseline_cost": _round(base_total, 2),
         "savings": None,
         "cost": None,
         "quality": None,
@@ -45,29 +52,26 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         "overrides": list(scenario.overrides),
         "version": __version__,
     }
+    if years.dated:
+        summary["horizon"] = {"start": years.start, "years": T,
+                              "discount_rate": years.discount_rate,
+                              "carry_over": years.carry_over}
     if not out.status.has_solution:
         return Result(status=out.status, objective=None, summary=summary)
 
     v = out.values
-    x = v[model.block("x")]
-    y = np.full(len(inst.demand), np.nan)
-    opt = np.flatnonzero(inst.demand["optional"].to_numpy(bool))
-    y[opt] = v[model.block("y")]
-    running = np.full(len(inst.providers), np.nan)
-    o_cols = model.col_meta.iloc[model.block("o")]
-    running[_index_of(inst.providers["provider"], o_cols["provider"])] = v[model.block("o")]
-    k = np.zeros(len(inst.resources))
-    k_cols = model.col_meta.iloc[model.block("k")]
-    k[_index_of(inst.resources["resource"], k_cols["resource"])] = v[model.block("k")]
-
-    parts = costs.breakdown(inst, x, np.nan_to_num(running), k)
-    verdict = check_mod.check(inst, x, y, running, k, integral=(mode != "lp"))
-    used = check_mod._resource_use(inst, x)
-    allocation = tables.allocation(inst, x)
+    x, y, running, k = plan_values(inst, model, v)
+    started = costs.starts(inst, np.nan_to_num(running))
+    parts = [costs.breakdown(views[t], x[t], np.nan_to_num(running[t]), k[t], started[t])
+             for t in range(T)]
+    verdict = check_mod.check_years(inst, x, y, running, k, integral=(mode != "lp"))
+    used = [check_mod._resource_use(views[t], x[t]) for t in range(T)]
+    allocation = _by_year(years, [tables.allocation(views[t], x[t]) for t in range(T)])
     summary["objective"] = _round(out.objective, 2)
-    summary["savings"] = _round(base["total"] - out.objective, 2)
-    summary["cost"] = {p: _round(parts[p], 2) for p in costs.PARTS}
-    summary["quality"] = tables.quality_achieved(inst, x)
+    summary["savings"] = _round(base_total - out.objective, 2)
+    summary["cost"] = {p: _round(float(factors @ np.array([q[p] for q in parts])), 2)
+                       for p in costs.PARTS}
+    summary["quality"] = tables.quality_achieved(inst, x.sum(axis=0))
     summary["check"] = {
         "max_violation": float(f"{verdict.max_violation:.3g}"),
         "worst": verdict.worst,
@@ -76,20 +80,96 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
     }
     summary["make_share"] = _make_share(allocation)
     summary["solver"]["bound"] = _round(out.bound, 2)
+    if years.dated:
+        summary["by_year"] = plan_years(inst, parts, base_by_year, running, k, started)
+        summary["payback_year"] = payback_year(summary["by_year"])
+    cons = tables.constraints(model, v, duals, ranges)
+    if years.dated:
+        cons.insert(0, "year", years.calendar(model.row_meta["year"].to_numpy(np.int64)))
     return Result(
         status=out.status,
         objective=out.objective,
         summary=summary,
         allocation=allocation,
-        constraints=worth.annotate(tables.constraints(model, v, duals, ranges), scenario,
-                                   x, mode),
-        resources=tables.resources(inst, used, k),
+        constraints=worth.annotate(cons, scenario, x, mode),
+        resources=_by_year(years, [tables.resources(views[t], used[t], k[t]) for t in range(T)]),
     )
 
 
-def _index_of(names, wanted) -> np.ndarray:
-    import pandas as pd
+def plan_values(inst: Instance, model: LinearModel, v: np.ndarray):
+    """A solution's ``x`` (years x arcs), ``y`` (years x demand rows, NaN for fixed steps),
+    ``running`` (years x providers, NaN without ``o``) and ``k`` (years x resources)."""
+    T = inst.years.count
 
+    def per_year(kind: str, owners, key: str, fill: float) -> np.ndarray:
+        out = np.full((T, len(owners)), fill)
+        cols = model.col_meta.iloc[model.block(kind)]
+        at = _index_of(owners, cols[key])
+        out[cols["year"].to_numpy(np.int64), at] = v[model.block(kind)]
+        return out
+
+    x = v[model.block("x")].reshape(T, len(inst.arcs))
+    y = np.full((T, len(inst.demand)), np.nan)
+    opt = np.flatnonzero(inst.demand["optional"].to_numpy(bool))
+    y[:, opt] = v[model.block("y")].reshape(T, len(opt))
+    running = per_year("o", inst.providers["provider"], "provider", np.nan)
+    k = per_year("k", inst.resources["resource"], "resource", 0.0)
+    return x, y, running, k
+
+
+def plan_years(inst: Instance, parts: list[dict], base: list[dict], running: np.ndarray,
+               k: np.ndarray, started: np.ndarray) -> list[dict]:
+    """``summary.json``'s ``by_year`` (SPEC section 7): per year the undiscounted spend,
+    baseline, savings, budget and what is carried out of it; and (extensions) the setup
+    paid, the make services running and starting, and the staff increments held."""
+    years = inst.years
+    prov, res = inst.providers, inst.resources
+    runs = np.nan_to_num(running) > 0.5
+    out, carry = [], 0.0
+    for t in range(years.count):
+        spend = parts[t]["total"]
+        budget = None if years.budgets is None else years.budgets[t]
+        if budget is not None and years.carry_over:
+            carry = budget + carry - spend
+        out.append({
+            "year": int(years.calendar(t)),
+            "spend": _round(spend, 2),
+            "baseline": _round(base[t]["total"], 2),
+            "savings": _round(base[t]["total"] - spend, 2),
+            "budget": _round(budget, 2),
+            "carry": _round(carry if (budget is not None and years.carry_over) else 0.0, 2),
+            "setup": _round(parts[t]["setup"], 2),
+            "discount_factor": _round(float(years.discount()[t]), 9),
+            "running": [str(p) for p in prov["provider"].to_numpy()[runs[t]]],
+            "started": [str(p) for p in prov["provider"].to_numpy()[started[t] > 0.5]],
+            "expansion_steps": {str(r): _round(float(s), 6)
+                                for r, s in zip(res["resource"].tolist(), k[t]) if s > 1e-9},
+        })
+    return out
+
+
+def payback_year(by_year: list[dict]) -> int | None:
+    """The first year by whose end the plan's cumulative (undiscounted) savings against the
+    baseline are not negative; None when they stay negative to the end of the horizon."""
+    total = 0.0
+    for entry in by_year:
+        total += entry["savings"] or 0.0
+        if total >= -0.005:
+            return entry["year"]
+    return None
+
+
+def _by_year(years, frames: list) -> "pd.DataFrame":
+    """One year's table, or every year's stacked with a ``year`` column first (a plan with a
+    horizon)."""
+    if not years.dated:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    out.insert(0, "year", np.repeat(years.calendar(np.arange(len(frames))), [len(f) for f in frames]))
+    return out
+
+
+def _index_of(names, wanted) -> np.ndarray:
     return pd.Index(names).get_indexer(wanted)
 
 

@@ -26,13 +26,7 @@ class Check:
     """Total cost recomputed from the volumes."""
 
 
-def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
-          integral: bool) -> Check:
-    """``x`` per arc, ``y`` per demand row (NaN for fixed steps), ``running`` per provider
-    (NaN where the provider has no running indicator), ``k`` per resource."""
-    dem, arcs, prov, res = inst.demand, inst.arcs, inst.providers, inst.resources
-    viol: list[tuple[float, str]] = []
-
+def _recorder(viol: list[tuple[float, str]], suffix: str = ""):
     def record(name, amount: np.ndarray, limit: np.ndarray) -> None:
         """The worst relative violation of a family; ``name(i)`` names its member ``i``
         (only the worst is named: a national model has millions of members)."""
@@ -41,7 +35,65 @@ def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: 
             return
         rel = amount / np.maximum(1.0, np.abs(np.asarray(limit, dtype=float)))
         i = int(np.argmax(rel))
-        viol.append((float(rel[i]), str(name(i))))
+        viol.append((float(rel[i]), str(name(i)) + suffix))
+    return record
+
+
+def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
+          integral: bool) -> Check:
+    """``x`` per arc, ``y`` per demand row (NaN for fixed steps), ``running`` per provider
+    (NaN where the provider has no running indicator), ``k`` per resource: a one-year plan."""
+    return check_years(inst, x[None, :], y[None, :], running[None, :], k[None, :], integral)
+
+
+def check_years(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
+                k: np.ndarray, integral: bool) -> Check:
+    """A plan over the horizon (SPEC section 7): each argument of :func:`check` with a
+    leading year axis. Every year's section 3 constraints at that year's demand, then what
+    links the years: persistence, held expansion, year-on-year pace, the budget with
+    carry-over (the carry recomputed as what is left unspent); the objective is the
+    discounted sum of each year's Total and setup."""
+    years = inst.years
+    T = years.count
+    viol: list[tuple[float, str]] = []
+    spend = np.zeros(T)
+    started = costs.starts(inst, np.nan_to_num(running))
+    for t in range(T):
+        view = inst.at_year(t)
+        suffix = f" in {int(years.calendar(t))}" if years.dated and T > 1 else ""
+        _one_year(view, x[t], y[t], running[t], k[t], integral, _recorder(viol, suffix))
+        spend[t] = costs.breakdown(view, x[t], np.nan_to_num(running[t]), k[t], started[t])["total"]
+    record = _recorder(viol)
+    label = years.calendar(np.arange(T)) if years.dated else np.arange(T)
+    prov, res = inst.providers, inst.resources
+    has_o = ~np.isnan(running[0]) if T else np.zeros(0, dtype=bool)
+    for t in range(1, T):
+        o = np.nan_to_num(running)
+        record(lambda i, t=t: f"persistence[{prov['provider'].iloc[np.flatnonzero(has_o)[i]]},{label[t]}]",
+               (o[t - 1] - o[t])[has_o], np.ones(int(has_o.sum())))
+        record(lambda i, t=t: f"held_expansion[{res['resource'].iloc[i]},{label[t]}]",
+               k[t - 1] - k[t], np.maximum(k[t - 1], 1.0))
+        if inst.max_shift is not None:
+            g = inst.demand["growth"].to_numpy(float)[inst.arcs["dem"].to_numpy(int)]
+            need = (1 - inst.max_shift) * g * x[t - 1]
+            record(lambda i, t=t: f"year_pace[{inst.arcs['provider'].iloc[i]},"
+                                  f"{inst.arcs['activity'].iloc[i]},{label[t]}]", need - x[t], need)
+    if years.budgets is not None:
+        carry = 0.0
+        for t in range(T):
+            room = years.budgets[t] + carry
+            record(lambda i, t=t: f"budget[{label[t]}]" if years.dated else "budget",
+                   np.array([spend[t] - room]), np.array([room]))
+            carry = max(room - spend[t], 0.0) if years.carry_over else 0.0
+    total = float(years.discount() @ spend)
+    worst = max(viol, default=(0.0, ""))
+    return Check(max_violation=worst[0], worst=worst[1] if worst[0] > 0 else "", objective=total)
+
+
+def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
+              integral: bool, record) -> None:
+    """Section 3's constraints of one year (all but the budget), violations to ``record``."""
+    dem, arcs, prov, res = inst.demand, inst.arcs, inst.providers, inst.resources
 
     def at(prefix: str, *cols, index: np.ndarray | None = None):
         """``prefix[c1,c2,...]`` of member ``i`` (through ``index`` when given)."""
@@ -117,12 +169,6 @@ def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: 
         need = (1 - inst.max_shift) * arcs["share0"].to_numpy(float) * D[arcs["dem"].to_numpy(int)]
         record(key_at("pace", arcs["dem"].to_numpy(int), arcs["provider"].to_numpy()), need - x, need)
 
-    total = costs.breakdown(inst, x, np.nan_to_num(running), k)["total"]
-    if inst.budget is not None:
-        record(lambda i: "budget", np.array([total - inst.budget]), np.array([inst.budget]))
-
-    worst = max(viol, default=(0.0, ""))
-    return Check(max_violation=worst[0], worst=worst[1] if worst[0] > 0 else "", objective=total)
 
 
 def _resource_use(inst: Instance, x: np.ndarray) -> np.ndarray:

@@ -6,8 +6,13 @@ Used for the optimal plan and for the baseline alike, so both are priced by one 
 * ``make``: make providers' own activity costs ``sum cost * x``;
 * ``fixed``: ``fixed_cost * o`` of make providers that run;
 * ``overhead``: ``overhead * (make + fixed)`` per provider;
-* ``setup``: ``setup_cost * o`` of make providers that run but deliver nothing today;
+* ``setup``: ``setup_cost`` of make providers that start: ``max(0, o[t] - o[t-1])`` with
+  ``o[-1] = 1`` for a provider with volume today (so in a one-year plan, the make providers
+  that run but deliver nothing today);
 * ``expansion``: ``expand.cost * k``.
+
+A multi-year plan is priced year by year (:func:`starts` gives each year's starts) and its
+objective is the discounted sum (SPEC section 7).
 """
 
 from __future__ import annotations
@@ -25,8 +30,24 @@ def provider_index(inst: Instance) -> np.ndarray:
     return pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])
 
 
-def breakdown(inst: Instance, x: np.ndarray, running: np.ndarray, k: np.ndarray) -> dict[str, float]:
-    """Cost parts of a plan: ``x`` per arc, ``running`` (o, 0..1) per provider, ``k`` per resource."""
+def runs_today(inst: Instance) -> np.ndarray:
+    """``o[v,-1]``: 1 for a provider with volume today, else 0."""
+    vol = np.bincount(provider_index(inst), weights=inst.arcs["x0"].to_numpy(float),
+                      minlength=len(inst.providers))
+    return (vol > 0).astype(float)
+
+
+def starts(inst: Instance, running: np.ndarray) -> np.ndarray:
+    """Per year and provider, how far it starts: ``max(0, o[t] - o[t-1])``, ``o[-1]`` as
+    :func:`runs_today`; ``running`` is ``(years, providers)``, 0 where there is no ``o``."""
+    before = np.vstack([runs_today(inst)[None, :], running[:-1]])
+    return np.maximum(running - before, 0.0)
+
+
+def breakdown(inst: Instance, x: np.ndarray, running: np.ndarray, k: np.ndarray,
+              started: np.ndarray | None = None) -> dict[str, float]:
+    """Cost parts of one year of a plan: ``x`` per arc, ``running`` (o, 0..1) per provider,
+    ``k`` per resource, ``started`` per provider (default: year 0's, from ``running``)."""
     prov = inst.providers
     p_idx = provider_index(inst)
     n = len(prov)
@@ -36,8 +57,9 @@ def breakdown(inst: Instance, x: np.ndarray, running: np.ndarray, k: np.ndarray)
     own = np.where(is_buy, 0.0, spend)
     fixed = np.where(is_buy, 0.0, prov["fixed_cost"].to_numpy(float) * running)
     overhead = prov["overhead"].to_numpy(float) * (own + fixed)
-    baseline_volume = np.bincount(p_idx, weights=inst.arcs["x0"].to_numpy(float), minlength=n)
-    setup = np.where(baseline_volume > 0, 0.0, prov["setup_cost"].to_numpy(float) * running)
+    if started is None:
+        started = starts(inst, running[None, :])[0]
+    setup = prov["setup_cost"].to_numpy(float) * started
     expansion = inst.resources["expand_cost"].to_numpy(float) * k
     parts = {
         "buy": float(paid[is_buy].sum()),

@@ -18,6 +18,10 @@ _KIND_WORDS = {
     "min_volume": "minimum volume",
     "running_max": "running limit",
     "demand_floor": "avoided demand cap",
+    "year_pace": "pace of change from year to year",
+    "persistence": "service keeps running",
+    "held_expansion": "staff increments kept",
+    "setup": "setup",
 }
 
 
@@ -56,6 +60,9 @@ def render(result: Result, out_dir: str | None = None, top: int = 8) -> str:
                      f"({abs(pct):.1f}%{'' if saving >= 0 else ' more'}).")
         c = s["cost"]
         lines.append("  " + ", ".join(f"{k} {money(v, cur)}" for k, v in c.items() if v))
+        if s.get("by_year"):
+            lines.append("")
+            lines.extend(year_table(s, cur))
         lines.append("")
         lines.extend(_make_buy(result.allocation, cur))
         lines.append("")
@@ -68,6 +75,40 @@ def render(result: Result, out_dir: str | None = None, top: int = 8) -> str:
     if out_dir:
         lines.append(f"Outputs written to {out_dir}")
     return "\n".join(lines)
+
+
+def _names(names: list[str], most: int = 3) -> str:
+    return ", ".join(names[:most]) + (f" +{len(names) - most} more" if len(names) > most else "")
+
+
+def year_table(s: dict, cur: str) -> list[str]:
+    """The year-by-year table of a multi-year plan, and when it pays back."""
+    h = s.get("horizon", {})
+    rate = h.get("discount_rate") or 0.0
+    out = ["Year by year (undiscounted" + (f"; the total above is discounted at {rate:.1%} a year"
+                                           if rate else "") + "):"]
+    out.append(f"  {'year':<6}{'spend':>14}{'baseline':>14}{'savings':>13}{'budget':>14}"
+               f"{'carry':>12}  {'services running':<30}staff increments")
+    for e in s["by_year"]:
+        new = set(e.get("started", []))
+        running = [f"{n} (new)" if n in new else n for n in e.get("running", [])]
+        staff = [f"{r} {v:g}" for r, v in e.get("expansion_steps", {}).items()]
+        out.append(f"  {e['year']:<6}{money(e['spend'], cur):>14}{money(e['baseline'], cur):>14}"
+                   f"{money(e['savings'], cur):>13}{money(e['budget'], cur) if e['budget'] is not None else '-':>14}"
+                   f"{money(e['carry'], cur):>12}  {_names(running) or '-':<30}{_names(staff) or '-'}")
+    first = s["by_year"][0]
+    payback = s.get("payback_year")
+    cumulative = sum(e["savings"] or 0.0 for e in s["by_year"])
+    if (first["savings"] or 0.0) < 0:
+        out.append(f"Invest to save: {first['year']} costs {money(-first['savings'], cur)} more "
+                   "than today; " + (f"cumulative savings turn positive in {payback} (payback year)."
+                                     if payback is not None else
+                                     f"it does not pay back by {s['by_year'][-1]['year']} "
+                                     f"(cumulative {money(cumulative, cur)})."))
+    elif payback is not None:
+        out.append(f"Saves from the first year ({payback}); cumulative savings "
+                   f"{money(cumulative, cur)} over {len(s['by_year'])} years.")
+    return out
 
 
 def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:

@@ -122,8 +122,8 @@ def _sentences(kind: str, f: dict[str, list], cur: str, volume: dict) -> list[st
         one = money(1, cur, 0)
         return [f"each {one} more budget saves {mm}" for mm in _money([-v for v in sp], cur, 2)]
     if kind == "quality":
-        amounts = [v * 0.01 * volume.get((loc, pw), 0.0)
-                   for v, loc, pw in zip(sp, col["locality"], col["pathway"])]
+        amounts = [v * 0.01 * volume.get((loc, pw, t), 0.0)
+                   for v, loc, pw, t in zip(sp, col["locality"], col["pathway"], col["t"])]
         return [f"raising the {pw} quality floor in {loc} by 0.01 costs about {mm}"
                 for pw, loc, mm in zip(col["pathway"], col["locality"], _money(amounts, cur))]
     return None
@@ -140,11 +140,20 @@ def annotate(cons: pd.DataFrame, scenario: Scenario, x: np.ndarray, mode: str) -
         return cons
     volume = None
     kinds = cons["kind"].to_numpy()
+    x = np.atleast_2d(x)
     if (kinds[mask] == "quality").any():
-        volume = (pd.Series(x).groupby([arcs["locality"].to_numpy(), arcs["pathway"].to_numpy()])
+        T = x.shape[0]
+        volume = (pd.Series(x.ravel()).groupby([np.tile(arcs["locality"].to_numpy(), T),
+                                                np.tile(arcs["pathway"].to_numpy(), T),
+                                                np.repeat(np.arange(T), len(arcs))])
                   .sum().to_dict())
     meaning = cons["meaning"].to_numpy(dtype=object).copy()
     columns = {c: cons[c].to_numpy() for c in _FIELDS if c in cons.columns}
+    # the year index of each row (0 in a one-year plan); its calendar year heads a sentence
+    # of a multi-year plan
+    years = scenario.instance.years
+    columns["t"] = (cons["year"].to_numpy() - (years.start or 0) if "year" in cons.columns
+                    else np.zeros(len(cons), dtype=np.int64))
     cur = scenario.config.currency
     rows = np.flatnonzero(mask)
     for kind in pd.unique(kinds[rows]):
@@ -153,5 +162,7 @@ def annotate(cons: pd.DataFrame, scenario: Scenario, x: np.ndarray, mode: str) -
                           volume or {})
         if made is None:  # a kind without a sentence keeps its empty meaning
             continue
+        if years.count > 1 and years.dated:
+            made = [f"{y}: {m}" for y, m in zip(cons["year"].to_numpy()[idx].tolist(), made)]
         meaning[idx] = made
     return cons.assign(meaning=text(meaning).set_axis(cons.index))

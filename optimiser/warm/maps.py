@@ -41,7 +41,7 @@ class _Derived:
             from ..compile import _implied_upper_bounds
 
             cols = replace(self.maps.cols, lb=m.col_lb, ub=m.col_ub)
-            m = replace(m, implied_ub=_implied_upper_bounds(self.inst, cols))
+            m = replace(m, implied_ub=_implied_upper_bounds([self.inst], cols))
         if self._drops:
             keep = self.maps.keep_rows
             m = replace(m, A=sp.csr_array(m.A[keep]), row_lb=m.row_lb[keep],

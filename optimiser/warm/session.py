@@ -127,6 +127,9 @@ class WarmModel:
             raise ValueError(f"warm re-solves support modes {' and '.join(MODES)}, not '{mode}'"
                              + ("; cp solves whole activities in pence: use optimiser.solve"
                                 if mode == "cp" else ""))
+        if scenario.instance.years.count > 1:
+            raise ValueError("warm re-solves work on one-year plans; this scenario plans "
+                             f"{scenario.instance.years.count} years: use optimiser.solve")
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy '{strategy}'; one of {', '.join(STRATEGIES)}")
         from ..api import choose_backend
