@@ -28,6 +28,7 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
+from ..compile.budget import CARRY_UNIT
 from ..errors import CarepathError
 from ..model import LinearModel
 from .base import Backend, Capabilities, SolveOptions, SolverOutput, Status, objective_of
@@ -62,7 +63,8 @@ def _row_scale(coefs: np.ndarray, kind: str) -> float:
 def integral_model(model: LinearModel):
     """The scaled integer data: (col_scale, lb, ub, rows as (cols, coefs, lo, hi, name), obj)."""
     kinds = model.col_meta["kind"].to_numpy()
-    col_scale = np.where(np.isin(kinds, ["pay", "c"]), 100.0, 1.0)
+    # pence: a payment is in pounds, a carry in thousands of pounds
+    col_scale = np.where(kinds == "pay", 100.0, np.where(kinds == "c", 100.0 * CARRY_UNIT, 1.0))
     ub_src = np.where(np.isfinite(model.col_ub), model.col_ub,
                       model.implied_ub if model.implied_ub is not None else model.col_ub)
     if not np.all(np.isfinite(ub_src)):

@@ -111,5 +111,5 @@ def _implied_upper_bounds(views: list[Instance], cols) -> np.ndarray:
     budgets = views[0].years.budgets
     start, stop = cols.blocks.get("c", (0, 0))
     if stop > start:
-        ub[start:stop] = float(sum(budgets))
+        ub[start:stop] = float(sum(budgets)) / budget.CARRY_UNIT
     return ub

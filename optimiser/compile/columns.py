@@ -13,7 +13,8 @@ and, linking the years:
 
 * ``u[v,t] in [0, 1]``, t >= 1 -- provider v starts in year t (it pays ``setup_cost``), for
   providers with a ``setup_cost`` (year 0's start is priced on ``o[v,0]``: see :mod:`.setup`);
-* ``c[t] >= 0``, t < T-1     -- budget carried from year t into the next (with ``carry_over``).
+* ``c[t] >= 0``, t < T-1     -- budget carried from year t into the next (with ``carry_over``),
+  in thousands (see :mod:`.budget`).
 
 Blocks are kind-major (all ``x``, then all ``y``, ...) and year-major inside a kind, so
 ``model.block("x")`` holds ``x`` of year 0's arcs, then year 1's, and so on. With a

@@ -165,7 +165,7 @@ def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
         record(at("quality", margin.index.get_level_values(0), margin.index.get_level_values(1)),
                -margin["m"].to_numpy(), margin["v"].to_numpy())
 
-    if inst.max_shift is not None:
+    if inst.max_shift is not None and inst.year == 0:  # later years: year_pace
         need = (1 - inst.max_shift) * arcs["share0"].to_numpy(float) * D[arcs["dem"].to_numpy(int)]
         record(key_at("pace", arcs["dem"].to_numpy(int), arcs["provider"].to_numpy()), need - x, need)
 
