@@ -157,11 +157,12 @@ def _budget_years(data: dict, doc: Document) -> list[Issue]:
     budget = _mapping(data.get("constraints")).get("budget")
     horizon = data.get("horizon")
     years = _mapping(horizon).get("years", 1) if horizon is not None else 1
-    if not isinstance(budget, list) or not isinstance(years, int) or isinstance(years, bool):
+    if (not isinstance(budget, list) or not isinstance(years, int) or isinstance(years, bool)
+            or years < 1):  # (an invalid years is the schema's to report)
         return []
     if len(budget) == years or not budget:
         return []
-    span = f"horizon.years is {years}" if horizon is not None else "there is no horizon (one year)"
+    span = f"horizon.years is {years}" if horizon is not None else "there is no horizon: one year"
     return [doc.issue(("constraints", "budget"), f"{len(budget)} budgets for {years} "
                       f"year{'s' if years != 1 else ''} ({span}): give one number for every "
                       "year, or a list of exactly one per year")]

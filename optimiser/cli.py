@@ -181,4 +181,16 @@ def _describe(scenario) -> str:
             f"  providers  {len(inst.providers)} ({(inst.providers['mode'] == 'buy').sum()} buy, "
             f"{(inst.providers['mode'] == 'make').sum()} make)\n"
             f"  resources  {len(inst.resources)}\n"
-            f"  arcs       {len(inst.arcs)}")
+            f"  arcs       {len(inst.arcs)}" + _describe_horizon(inst.years))
+
+
+def _describe_horizon(years) -> str:
+    """``horizon    2027-2031 (5 years, discount 3.5%, carry-over on)``; nothing without a
+    horizon."""
+    if not years.dated:
+        return ""
+    first, last = int(years.calendar(0)), int(years.calendar(years.count - 1))
+    span = f"{first}-{last}" if last != first else f"{first}"
+    n = f"{years.count} year{'s' if years.count != 1 else ''}"
+    return (f"\n  horizon    {span} ({n}, discount {years.discount_rate * 100:g}%, "
+            f"carry-over {'on' if years.carry_over else 'off'})")

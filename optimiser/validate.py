@@ -33,8 +33,55 @@ def validate(model: type[M], doc: Document, root: Path = ()) -> tuple[M | None, 
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
-        issues = [_issue(model, doc, data, root, err) for err in exc.errors()]
+        errors = _one_branch_per_union(data, exc.errors())
+        issues = [_issue(model, doc, data, root, err) for err in errors]
         return None, list(dict.fromkeys(issues))
+
+
+def _tag_at(data: Any, err: dict) -> int | None:
+    """Position in ``err["loc"]`` of its first union-member tag (a part that names no key
+    or index of the data), or None."""
+    loc = tuple(err["loc"])
+    last = len(loc) - 1 if err["type"] == "missing" else len(loc)  # a missing key is a key
+    node = data
+    for i, part in enumerate(loc[:last]):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str):
+            return i
+        else:
+            return None
+    return None
+
+
+def _one_branch_per_union(data: Any, errors: list[dict]) -> list[dict]:
+    """The errors of one member of each undiscriminated union (``budget: NonNeg |
+    list[NonNeg]``), not one of each: pydantic tries every member and reports every
+    failure, which reads as noise ("expected a number" and "expected a list" for one
+    value). The member kept is the one shaped like the value: the list member for a list,
+    another for anything else."""
+    branches: dict[tuple, set] = {}
+    tags: list[tuple[tuple, Any] | None] = []
+    for err in errors:
+        i = _tag_at(data, err)
+        if i is None:
+            tags.append(None)
+            continue
+        prefix = tuple(err["loc"][:i])
+        branches.setdefault(prefix, set()).add(err["loc"][i])
+        tags.append((prefix, err["loc"][i]))
+    keep: dict[tuple, set] = {}
+    for prefix, names in branches.items():
+        if len(names) < 2:
+            continue
+        value = _value_at(data, _data_path(data, prefix))
+        lists = {n for n in names if str(n).startswith("list[")}
+        chosen = lists if isinstance(value, list) else names - lists
+        keep[prefix] = chosen or names
+    return [err for err, tag in zip(errors, tags)
+            if tag is None or tag[0] not in keep or tag[1] in keep[tag[0]]]
 
 
 def _issue(model: type[BaseModel], doc: Document, data: Any, root: Path, err: dict) -> Issue:
@@ -87,6 +134,8 @@ def _message(kind: str, err: dict, value: Any) -> str:
         return f"must be > {_num(ctx.get('gt'))}, got {value}"
     if kind == "less_than_equal":
         return f"must be <= {_num(ctx.get('le'))}, got {value}"
+    if kind == "less_than":
+        return f"must be < {_num(ctx.get('lt'))}, got {value}"
     if kind in ("too_short", "string_too_short"):
         return "must not be empty"
     if kind == "string_pattern_mismatch":

@@ -18,6 +18,28 @@ def test_validate_prints_summary(tiny):
     assert "Tiny test: valid" in out.stdout and "arcs       8" in out.stdout
 
 
+def test_validate_summary_names_the_horizon(tiny, tmp_path, capsys):
+    """A multi-year config's summary gives its years, discount rate and carry-over; a config
+    without a horizon has no horizon line."""
+    import yaml
+
+    data = yaml.safe_load(tiny.read_text())
+    data["pathways"] = [str((tiny.parent / p).resolve()) for p in data["pathways"]]
+    data["horizon"] = {"start": 2027, "years": 5, "discount_rate": 0.035}
+    data["constraints"]["carry_over"] = True
+    cfg = tmp_path / "plan.yaml"
+    cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+    allow = ["--allow-path", str(tiny.parent.parent)]
+    assert cli.main(["validate", str(cfg), *allow]) == 0
+    out = capsys.readouterr().out
+    assert "  horizon    2027-2031 (5 years, discount 3.5%, carry-over on)" in out.splitlines()
+    assert cli.main(["validate", str(cfg), *allow, "--set", "horizon.years=1", "--set",
+                     "horizon.discount_rate=0", "--set", "constraints.carry_over=false"]) == 0
+    assert "  horizon    2027 (1 year, discount 0%, carry-over off)" in capsys.readouterr().out
+    assert cli.main(["validate", str(tiny)]) == 0
+    assert "horizon" not in capsys.readouterr().out
+
+
 def test_solve_writes_outputs_and_exits_0(tiny, tmp_path):
     out = run_cli("solve", tiny, "--out", tmp_path / "o")
     assert out.returncode == 0, out.stderr

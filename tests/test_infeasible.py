@@ -50,6 +50,8 @@ from optimiser.diagnose.elastic import feasible_with, soft_rows, with_uptake_row
 
 from conftest import run_cli
 
+EXAMPLE = Path(__file__).resolve().parent.parent / "configs" / "northshire.yaml"
+
 HERE = Path(__file__).parent / "infeasible"
 PATHWAYS = HERE / "pathways"
 REL = 1e-6
@@ -313,6 +315,49 @@ CASES = [
         where={"setting_cap[north,care,rehab,community]": At("rehab_capped.yaml", 10),
                "uptake_min[north,care,rehab]": At("rehab_capped.yaml", 8)},
     ),
+    # multi-year plans (SPEC section 7): rows are named with their calendar year
+    Case(
+        "multiyear_budget_second_year", "two-year budget list, the second year too small",
+        culprit="budget[2028]",
+        relax={"budget[2028]": Relax(200, 7500, ("budget for 2028 is £200 short",
+                                                 "(budget £7,500)"))},
+        iis=(S("budget[2028]"),),
+        where={"budget[2028]": At("config", 25)},  # the list element, not the key
+        member_says={"budget[2028]": ("£7,500", "2028")},
+    ),
+    Case(
+        "multiyear_carry_short", "two-year budget list with carry-over, still short",
+        culprit="budget[2028]",
+        relax={"budget[2028]": Relax(100, 7500, ("budget for 2028 is £100 short", "carry over"))},
+        iis=(S("budget[2027]", "budget[2028]"),),
+        where={"budget[2027]": At("config", 21), "budget[2028]": At("config", 21)},
+        member_says={"budget[2027]": ("£7,100", "2027"), "budget[2028]": ("£7,500", "2028")},
+    ),
+    Case(
+        "multiyear_year_pace", "year-on-year pace of change against capacity, demand growing",
+        culprit="year_pace[north,care,review,hub,2028]",
+        relax={"year_pace[north,care,review,hub,2028]": Relax(
+            21.5, 0, ("pace of change from 2027 to 2028", "lose 21.5 more care.review in north",
+                      "would have to be 0.259"))},
+        iis=(S("pace[north,care,review,hub,2027]", "year_pace[north,care,review,hub,2028]",
+               "capacity[nurse,2028]"),),
+        where={"year_pace[north,care,review,hub,2028]": At("config", 37),
+               "pace[north,care,review,hub,2027]": At("config", 37),
+               "capacity[nurse,2028]": At("config", 27)},
+        member_says={"year_pace[north,care,review,hub,2028]": ("from 2027 to 2028", "90%"),
+                     "pace[north,care,review,hub,2027]": ("from today to 2027",),
+                     "capacity[nurse,2028]": ("nurse capacity 100 in 2028",)},
+    ),
+    Case(
+        "multiyear_block_above_budget", "block contract above one year's budget: pre-solve check",
+        culprit="budget[2028]",
+        presolve=("budget[2028]",),
+        presolve_says=("£9,000 a year", "budget of £8,500 for 2028"),
+        relax={"budget[2028]": Relax(1200, 8500, ("budget for 2028 is £1,200 short",))},
+        iis=(S("budget[2028]", "block_contract[hosp,2028]"),),
+        where={"budget[2028]": At("config", 29), "block_contract[hosp,2028]": At("config", 26)},
+        member_says={"block_contract[hosp,2028]": ("£9,000", "in 2028")},
+    ),
 ]
 BY_NAME = {c.name: c for c in CASES}
 
@@ -369,12 +414,14 @@ def test_expected_lines_are_the_keys(case):
     words = {"capacity": "capacity", "budget": "budget", "pace": "max_shift",
              "min_volume": "min_volume", "block_contract": "block_contract",
              "quality": ("default", "care"), "setting_cap": None, "uptake_min": "min",
-             "uptake_max": "max"}
+             "uptake_max": "max", "year_pace": "max_shift"}
     for name, at in case.where.items():
         text = file_of(case, at).read_text().splitlines()[at.line - 1]
         kind = name.split("[")[0]
+        if kind == "budget" and re.fullmatch(r"\s*- [\d_]+", text):
+            continue  # one year's entry of a budget list written as a block list
         if kind == "setting_cap":
-            want = (name.rstrip("]").split(",")[-1],)
+            want = (name.rstrip("]").split(",")[3],)
         else:
             w = words[kind]
             want = w if isinstance(w, tuple) else (w,)
@@ -587,6 +634,25 @@ def test_override_is_located_at_the_command_line():
     assert rel["key"] == "constraints.max_shift"
 
 
+@pytest.mark.parametrize("shortfall", [421_280.19, 2_000_000.0])
+def test_budget_shortfall_on_the_example_is_exact(shortfall):
+    """Independent formulation: with no other limit in the way, the least relaxation of a
+    budget B below the optimum C* without a budget is exactly C* - B, whatever the elastic
+    MILP opens. (Northshire's budget
+    caps a cost of about £37m: the elastic weights of budget slack, 1/B, are below a
+    simplex's dual tolerance unless scaled; unscaled, it reported £1,846,952 for the first
+    case.)"""
+    free = optimiser.solve(optimiser.load(EXAMPLE, overrides=["constraints.budget="]),
+                           mode="milp", backend="highs")
+    budget = free.objective - shortfall
+    r = optimiser.solve(optimiser.load(EXAMPLE, overrides=[f"constraints.budget={budget:.2f}"]),
+                        mode="milp", backend="highs")
+    assert r.status is Status.INFEASIBLE
+    rel = [f for f in r.diagnosis["relaxation"] if f["kind"] == "budget"]
+    assert len(rel) == 1, r.diagnosis["relaxation"]
+    assert rel[0]["relax_by"] == pytest.approx(shortfall, rel=1e-6, abs=0.05)
+
+
 def test_multi_locality_culprit_stays_in_its_locality():
     for name, loc, other in (("multi_capacity_south", "south", "north"),
                              ("multi_quality_south", "south", "north"),
@@ -602,6 +668,70 @@ def test_expansion_message_says_steps_taken():
     (rel,) = d["relaxation"]
     assert "0.50 more steps" not in rel["message"]
     assert re.search(r"\b1 (of 5 )?(expansion )?step", rel["message"]), rel["message"]
+
+
+# ---------------------------------------------------------------------------------------
+# multi-year plans
+# ---------------------------------------------------------------------------------------
+
+def test_budget_list_entry_is_located_at_its_column():
+    """A year's budget in a flow list is located at that entry, not at the key:
+    ``  budget: [7100, 7500]`` has 7100 at column 12 and 7500 at column 18."""
+    d = solve("multiyear_carry_short", "milp", "highs").diagnosis
+    where = {c["constraint"]: (c["where"], c["key"]) for c in d["conflict"]}
+    path = _rel(config_of(BY_NAME["multiyear_carry_short"]))
+    assert where["budget[2027]"][1] == "constraints.budget[0]"
+    assert where["budget[2028]"][1] == "constraints.budget[1]"
+    assert where["budget[2027]"][0].endswith(":21:12") and where["budget[2028]"][0].endswith(":21:18")
+    assert path.split("/")[-2] in where["budget[2027]"][0]
+
+
+def test_carry_over_counts_in_the_presolve_check():
+    """With carry_over, 2028's budget of 8500 below the 9000 block contract is not certainly
+    short: 2027 may carry 10000 - 9000 = 1000 into it (18000 <= 18500 over both years), so
+    the pre-solve check stays silent. The plan is still infeasible: each year's cheapest
+    spend is 9700 (block 9000 + 10 reviews at gp), 19400 over two years against 18500. The
+    gap of 900 goes on 2027's budget (weight 1/10000 < 1/8500 for 2028's); the conflict is
+    both years' budgets and both years' block contracts (drop 2027's block and it spends
+    7000, carrying 3000)."""
+    r = solve("multiyear_block_above_budget", "milp", "highs", ("constraints.carry_over=true",))
+    assert r.status is Status.INFEASIBLE
+    d = r.diagnosis
+    assert not d.get("presolve")
+    (rel,) = d["relaxation"]
+    assert rel["constraint"] == "budget[2027]" and rel["relax_by"] == pytest.approx(900, rel=REL)
+    assert "budget for 2027 is £900 short (budget £10,000)" in rel["message"]
+    assert {c["constraint"] for c in d["conflict"]} == {
+        "budget[2027]", "budget[2028]", "block_contract[hosp,2027]", "block_contract[hosp,2028]"}
+
+
+def test_carry_over_presolve_names_the_first_short_year():
+    """Budgets 9500, 8400, 10000 with carry_over: 2027 can carry at most 500, 2028 has 8400 +
+    500 = 8900 < 9000 for its block contract: over 2027-2028, 18000 of block contracts
+    against 17900 budgeted. Named at the 2028 entry."""
+    r = solve("multiyear_block_above_budget", "milp", "highs",
+              ("constraints.budget=[9500, 8400, 10000]", "constraints.carry_over=true"))
+    (f,) = r.diagnosis["presolve"]
+    assert f["constraint"] == "budget[2028]" and f["key"] == "constraints.budget[1]"
+    assert "£18,000 over 2027-2028, above the £17,900 budgeted for those years" in f["message"]
+
+
+def test_one_budget_for_every_year_gives_one_presolve_finding():
+    r = solve("multiyear_block_above_budget", "milp", "highs", ("constraints.budget=8500",))
+    (f,) = r.diagnosis["presolve"]
+    assert f["key"] == "constraints.budget"
+    assert "£9,000 a year, above the budget of £8,500 a year" in f["message"]
+    # every year is short alike: 9700 - 8500 = 1200 each
+    got = {x["constraint"]: x["relax_by"] for x in r.diagnosis["relaxation"]}
+    assert got == {f"budget[{y}]": pytest.approx(1200, rel=REL) for y in (2027, 2028, 2029)}
+    assert all(x["key"] == "constraints.budget" for x in r.diagnosis["relaxation"])
+
+
+def test_one_year_messages_name_no_year():
+    """A plan without a horizon keeps its one-year wording (no calendar year)."""
+    d = solve("budget_below_cheapest", "milp", "highs").diagnosis
+    assert d["relaxation"][0]["message"] == "budget is £1,250 short (budget £7,000)"
+    assert d["conflict"][0]["message"] == "budget £7,000"
 
 
 # ---------------------------------------------------------------------------------------
@@ -640,7 +770,9 @@ def cli(*args, fresh: bool, capsys=None) -> Ran:
 
 @pytest.mark.parametrize("name,fresh", [("pace_vs_setting_cap", True), ("block_above_budget", True),
                                         ("cap_no_expand", False), ("uptake_min_capacity", False),
-                                        ("multi_quality_south", False)])
+                                        ("multi_quality_south", False),
+                                        ("multiyear_year_pace", False),
+                                        ("multiyear_budget_second_year", False)])
 def test_cli_explain_infeasible(name, fresh, capsys):
     case = BY_NAME[name]
     p = cli("explain", _rel(config_of(case)), fresh=fresh, capsys=capsys)

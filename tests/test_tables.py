@@ -172,7 +172,7 @@ def test_header_errors(tiny_tables):
     assert "../data/uses.csv:1:0: missing column 'resource' (a uses table has provider, " \
            "activity, resource, then amount)" in errs
     assert "../data/localities.csv:1:0: missing column 'population' (a localities table has " \
-           "locality, then population)" in errs
+           "locality, then population, population_growth)" in errs
 
 
 def test_names_and_modes(tiny_tables):
@@ -269,12 +269,67 @@ def test_csv_rows_with_the_wrong_width_are_located(tiny_tables):
     assert len(errs) == 1 and errs[0].startswith("../data/uses.csv:3:0: Expected 4 columns, got 2")
 
 
-def test_population_growth_is_named_as_not_implemented(tiny_tables):
-    _write("../data/localities.csv", "locality,population,population_growth\nnorth,100000,0.01\n"
-           "south,50000,0\n")
-    errs = _errors(tiny_tables)
-    assert errs == ["../data/localities.csv:1:population_growth: population_growth belongs to "
-                    "multi-year planning (SPEC section 7), which this version does not implement"]
+def _with_horizon(cfg: Path, years: int = 3) -> None:
+    data = yaml.safe_load(Path(cfg).read_text())
+    data["horizon"] = {"start": 2027, "years": years}
+    Path(cfg).write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_population_growth_column_means_what_the_yaml_means(tmp_path):
+    """A localities table's population_growth is the YAML key's value (SPEC 2.3, 7): the same
+    demand growth in the instance, the same demand in every year and the same optimum. A
+    blank cell is "not given": growth 0, as a locality without the key."""
+    src = TINY / "configs" / "tiny.yaml"
+    data = yaml.safe_load(src.read_text())
+    data["pathways"] = [str((src.parent / p).resolve()) for p in data["pathways"]]
+    data["horizon"] = {"start": 2027, "years": 3}
+    data["localities"]["north"]["population_growth"] = 0.02    # south: not given
+    yaml_cfg = tmp_path / "yaml" / "configs" / "scenario.yaml"
+    yaml_cfg.parent.mkdir(parents=True)
+    yaml_cfg.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    cfg = to_tables(src, tmp_path / "tables")
+    _with_horizon(cfg)
+    _write(str(tmp_path / "tables" / "data" / "localities.csv"),
+           "locality,population,population_growth\nnorth,100000,0.02\nsouth,50000,\n")
+
+    a = optimiser.load(yaml_cfg, allow_paths=[TINY])
+    b = optimiser.load(cfg)
+    _same_instance(a.instance, b.instance)
+    g = b.instance.demand.set_index("locality")["growth"]
+    assert g["north"].to_numpy() == pytest.approx(1.02) and set(g["south"]) == {1.0}
+    for t in (1, 2):
+        pd.testing.assert_frame_equal(a.instance.at_year(t).demand, b.instance.at_year(t).demand,
+                                      check_dtype=False)
+    north = b.instance.demand["locality"] == "north"
+    assert b.instance.at_year(2).demand.loc[north, "patients"].to_numpy() == pytest.approx(
+        b.instance.demand.loc[north, "patients"].to_numpy() * 1.02 ** 2)
+    ra, rb = optimiser.solve(a, mode="lp"), optimiser.solve(b, mode="lp")
+    assert ra.status is rb.status is optimiser.Status.OPTIMAL
+    assert rb.objective == pytest.approx(ra.objective, rel=1e-9)
+
+
+def test_population_growth_blank_is_zero(tiny_tables):
+    """An all-blank population_growth column changes nothing: growth 0 everywhere."""
+    _with_horizon(tiny_tables)
+    plain = optimiser.load(tiny_tables)
+    _write("../data/localities.csv", "locality,population,population_growth\nnorth,100000,\n"
+           "south,50000,\n")
+    blank = optimiser.load(tiny_tables)
+    assert set(blank.instance.demand["growth"]) == {1.0}
+    _same_instance(plain.instance, blank.instance)
+
+
+def test_population_growth_cell_errors_are_located(tiny_tables):
+    """-1 (everyone gone), below -1 and text are refused at FILE:ROW:COLUMN."""
+    _with_horizon(tiny_tables)
+    _write("../data/localities.csv", "locality,population,population_growth\nnorth,100000,-1\n"
+           "south,50000,abc\nwest,1000,-1.5\n")
+    assert _errors(tiny_tables) == [
+        "../data/localities.csv:2:population_growth: population_growth must be above -1, got -1",
+        "../data/localities.csv:3:population_growth: population_growth must be a number, got 'abc'",
+        "../data/localities.csv:4:population_growth: population_growth must be above -1, got -1.5",
+    ]
 
 
 def test_a_conflict_is_located_at_the_table_cell(tiny_tables):

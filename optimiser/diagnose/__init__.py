@@ -7,12 +7,13 @@ and :mod:`.presolve` for the checks made before any solver runs.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from ..backends import REGISTRY, SolveOptions, get_backend
 from ..load import Scenario
 from ..model import LinearModel
-from .describe import location, member_message, relaxation_message
+from .describe import location, member_message, relaxation_message, setting_of
 from .elastic import deletion_filter, elastic, feasible_with, soft_rows, with_uptake_rows
 from .presolve import presolve_findings
 
@@ -80,9 +81,9 @@ def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
     """The size each row's relaxation is measured against, where its limit says nothing.
 
     Rows whose limit is 0 (a setting cap or pace row of an optional step, written against
-    the uptake variable) are measured by their magnitude, the largest |coefficient x upper
-    bound| in the row; quality rows by floor x the locality's pathway volume; minimum volume
-    rows by the minimum volume itself.
+    the uptake variable; a year-to-year pace row) are measured by their magnitude, the
+    largest |coefficient x upper bound| in the row; quality rows by floor x the locality's
+    pathway volume in the row's year; minimum volume rows by the minimum volume itself.
     """
     inst = scenario.instance
     meta = m.row_meta
@@ -93,64 +94,94 @@ def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
     weighted = sp.csr_array((np.abs(A.data) * ub[A.indices], A.indices, A.indptr), shape=A.shape)
     magnitude = weighted.max(axis=1).toarray().ravel() if A.nnz else np.zeros(m.num_rows)
     scale = magnitude
-    vol = inst.demand.groupby(["locality", "pathway"])["dmax"].sum()
+    vol: dict[int, pd.Series] = {}
     floor = inst.floors.set_index("pathway")["floor"]
     mv = inst.providers.set_index("provider")["min_volume"]
     for i in np.flatnonzero(meta["kind"].isin(["quality", "min_volume"]).to_numpy()):
         row = meta.iloc[i]
         if row["kind"] == "quality":
-            scale[i] = float(floor.get(row["pathway"], 0.0) * vol.get((row["locality"], row["pathway"]), 0.0))
+            t = _year(row)
+            if t not in vol:
+                vol[t] = inst.at_year(t).demand.groupby(["locality", "pathway"])["dmax"].sum()
+            scale[i] = float(floor.get(row["pathway"], 0.0) * vol[t].get((row["locality"], row["pathway"]), 0.0))
         else:
             scale[i] = float(mv.get(row["provider"], 0.0))
     return scale
 
 
+def _year(row: pd.Series) -> int:
+    """The year index t of a row (0 in a one-year plan)."""
+    t = row.get("year", 0)
+    return 0 if t is None or pd.isna(t) else int(t)
+
+
 def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int, dict]:
     """Per relaxed row, the domain numbers its message quotes (reachable quality, needed
-    max_shift or share), read off the relaxed plan."""
+    max_shift or share, expansion steps taken), read off the relaxed plan in the row's
+    year."""
     inst = scenario.instance
-    x = values[m.block("x")]
+    T = inst.years.count
     arcs = inst.arcs
     dem = inst.demand
-    y = np.zeros(len(dem))
+    X = values[m.block("x")].reshape(T, len(arcs))
     opt = np.flatnonzero(dem["optional"].to_numpy(bool))
-    y[opt] = values[m.block("y")]
+    Y = np.zeros((T, len(dem)))
+    Y[:, opt] = values[m.block("y")].reshape(T, len(opt))
     av = inst.avoids
-    avoided = np.bincount(av["dst_dem"].to_numpy(int), minlength=len(dem),
-                          weights=av["effect"].to_numpy(float) * y[av["src_dem"].to_numpy(int)])
-    D = np.where(dem["optional"].to_numpy(bool), y, dem["fixed"].to_numpy(float) - avoided)
+    src, dst = av["src_dem"].to_numpy(int), av["dst_dem"].to_numpy(int)
+    effect = av["effect"].to_numpy(float)
+    demands: dict[int, np.ndarray] = {}
+
+    def D(t: int) -> np.ndarray:
+        """Year t's demand per demand row in the relaxed plan."""
+        if t not in demands:
+            y = Y[t]
+            avoided = np.bincount(dst, minlength=len(dem), weights=effect * y[src])
+            fixed = inst.at_year(t).demand["fixed"].to_numpy(float)
+            demands[t] = np.where(dem["optional"].to_numpy(bool), y, fixed - avoided)
+        return demands[t]
+
     out: dict[int, dict] = {}
     meta = m.row_meta
     o_cols = m.col_meta.iloc[m.block("o")]
-    o_val = dict(zip(o_cols["provider"], values[m.block("o")]))
+    o_val = dict(zip(zip(o_cols["provider"], o_cols["year"].astype(int)), values[m.block("o")]))
     for i in np.flatnonzero((meta["kind"] == "min_volume").to_numpy()):
-        out[i] = {"o": float(o_val.get(meta.iloc[i]["provider"], 1.0))}
-    k_cols = m.col_meta.iloc[m.block("k")]
-    k_used = dict(zip(k_cols["resource"], values[m.block("k")]))
-    for i in np.flatnonzero((meta["kind"] == "capacity").to_numpy()):
-        res = meta.iloc[i]["resource"]
-        if res in k_used:
-            out[i] = {"steps_used": float(k_used[res])}
-    for i in np.flatnonzero(meta["kind"].isin(["quality", "pace", "setting_cap"]).to_numpy()):
         row = meta.iloc[i]
+        out[i] = {"o": float(o_val.get((row["provider"], _year(row)), 1.0))}
+    k_cols = m.col_meta.iloc[m.block("k")]
+    k_used = dict(zip(zip(k_cols["resource"], k_cols["year"].astype(int)), values[m.block("k")]))
+    for i in np.flatnonzero((meta["kind"] == "capacity").to_numpy()):
+        row = meta.iloc[i]
+        key = (row["resource"], _year(row))
+        if key in k_used:
+            out[i] = {"steps_used": float(k_used[key])}
+    growth = dem["growth"].to_numpy(float)
+    for i in np.flatnonzero(meta["kind"].isin(["quality", "pace", "year_pace", "setting_cap"]).to_numpy()):
+        row = meta.iloc[i]
+        t = _year(row)
+        x = X[t]
         if row["kind"] == "quality":
             sel = ((arcs["locality"] == row["locality"]) & (arcs["pathway"] == row["pathway"])).to_numpy()
             vol = x[sel].sum()
             if vol > 0:
                 out[i] = {"quality": float((arcs["quality"].to_numpy(float)[sel] * x[sel]).sum() / vol)}
-        elif row["kind"] == "pace":
+        elif row["kind"] in ("pace", "year_pace"):
             sel = np.flatnonzero(((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
                                   & (arcs["provider"] == row["provider"])).to_numpy())
             if len(sel):
                 a = sel[0]
-                base = arcs["share0"].iloc[a] * D[arcs["dem"].iloc[a]]
+                d = int(arcs["dem"].iloc[a])
+                if row["kind"] == "pace":  # against today's share of year t's demand
+                    base = arcs["share0"].iloc[a] * D(t)[d]
+                else:  # against last year's volume, grown with demand
+                    base = growth[d] * X[t - 1][a] if t >= 1 else 0.0
                 if base > 0:
                     out[i] = {"max_shift": float(max(0.0, 1 - x[a] / base))}
         else:
-            setting = str(row["name"]).rstrip("]").split(",")[-1]
+            setting = setting_of(row)
             sel = ((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
                    & (arcs["setting"] == setting)).to_numpy()
-            d = D[arcs["dem"].to_numpy()[sel][0]] if sel.any() else 0
+            d = D(t)[arcs["dem"].to_numpy()[sel][0]] if sel.any() else 0
             if d > 0:
                 out[i] = {"share": float(x[sel].sum() / d)}
     return out

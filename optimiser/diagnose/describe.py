@@ -1,4 +1,9 @@
-"""Constraint rows in the commissioner's words, each located at the config key that made it."""
+"""Constraint rows in the commissioner's words, each located at the config key that made it.
+
+In a plan of several years (SPEC section 7) every row belongs to a year (``row["year"]``, the
+index t); its message names the calendar year, and a ``budget`` row of year t points at
+that year's entry of a budget list (``constraints.budget[t]``).
+"""
 
 from __future__ import annotations
 
@@ -8,43 +13,73 @@ from ..load import Scenario
 from ..results.text import money
 
 
+def year_of(scenario: Scenario, row: pd.Series) -> int | None:
+    """The calendar year a row belongs to, when the plan has a horizon of several years."""
+    years = scenario.instance.years
+    if not years.dated or years.count <= 1:
+        return None
+    return int(years.calendar(int(row.get("year", 0) or 0)))
+
+
+def _in(scenario: Scenario, row: pd.Series) -> str:
+    """`` in 2028`` for a row of a multi-year plan, else nothing."""
+    y = year_of(scenario, row)
+    return "" if y is None else f" in {y}"
+
+
+def _config_path(scenario: Scenario, row: pd.Series) -> tuple:
+    kind = row["kind"]
+    cfg = scenario.config
+    if kind == "quality":
+        floors = cfg.constraints.min_quality
+        return ("constraints", "min_quality",
+                row["pathway"] if row["pathway"] in floors else "default")
+    if kind == "budget":
+        if isinstance(cfg.constraints.budget, list):
+            return ("constraints", "budget", int(row.get("year", 0) or 0))
+        return ("constraints", "budget")
+    return {
+        "capacity": ("resources", row["resource"], "capacity"),
+        "pace": ("constraints", "max_shift"),
+        "year_pace": ("constraints", "max_shift"),
+        "min_volume": ("providers", row["provider"], "min_volume"),
+        "block_contract": ("providers", row["provider"], "block_contract"),
+        "setup": ("providers", row["provider"], "setup_cost"),
+        "persistence": ("providers", row["provider"]),
+        "held_expansion": ("resources", row["resource"], "expand"),
+    }.get(kind) or ()
+
+
 def location(scenario: Scenario, row: pd.Series) -> tuple[str, str]:
     """``(FILE:LINE:COL, key.path)`` of the key that created a constraint row."""
     kind = row["kind"]
-    cfg = scenario.config
     if kind in ("setting_cap", "uptake_min", "uptake_max"):
         pw = row["pathway"]
         idx = [p.pathway for p in scenario.pathways].index(pw)
         pdoc, pathway = scenario.pathway_documents[idx], scenario.pathways[idx]
         i = [s.step for s in pathway.steps].index(row["step"])
         if kind == "setting_cap":
-            path = ("steps", i, "max_share", _setting(row))
+            path = ("steps", i, "max_share", setting_of(row))
         else:
             path = ("steps", i, "per_patient", "min" if kind == "uptake_min" else "max")
         issue = pdoc.issue(path, "")
-    else:
-        path = {
-            "capacity": ("resources", row["resource"], "capacity"),
-            "budget": ("constraints", "budget"),
-            "pace": ("constraints", "max_shift"),
-            "min_volume": ("providers", row["provider"], "min_volume"),
-            "block_contract": ("providers", row["provider"], "block_contract"),
-        }.get(kind)
-        if kind == "quality":
-            floors = cfg.constraints.min_quality
-            path = ("constraints", "min_quality",
-                    row["pathway"] if row["pathway"] in floors else "default")
-        return scenario.locate(path or ())
-    where = issue.file if not issue.line else f"{issue.file}:{issue.line}:{issue.column}"
-    return where, issue.path
+        where = issue.file if not issue.line else f"{issue.file}:{issue.line}:{issue.column}"
+        return where, issue.path
+    return scenario.locate(_config_path(scenario, row))
 
 
-def _setting(row: pd.Series) -> str:
-    return str(row["name"]).rstrip("]").split(",")[-1]
+def setting_of(row: pd.Series) -> str:
+    """The setting of a ``setting_cap[l,p,s,setting(,year)]`` row."""
+    return str(row["name"]).rstrip("]").split("[", 1)[1].split(",")[3]
 
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _budget_words(scenario: Scenario, row: pd.Series) -> str:
+    y = year_of(scenario, row)
+    return "budget" if y is None else f"budget for {y}"
 
 
 def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: float,
@@ -53,9 +88,10 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
     kind = row["kind"]
     cur = scenario.config.currency
     inst = scenario.instance
+    when = _in(scenario, row)
     if kind == "capacity":
         r = inst.resources.set_index("resource").loc[row["resource"]]
-        text = f"{row['resource']} is {_fmt(by)} short (capacity {_fmt(r['capacity'])}"
+        text = f"{row['resource']} is {_fmt(by)} short{when} (capacity {_fmt(r['capacity'])}"
         if r["expand_step"] > 0:
             used = extra.get("steps_used")
             most = int(r["expand_max"])
@@ -68,34 +104,42 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
                          f"the shortfall is {by / r['expand_step']:.2f} more steps")
         return text + ")"
     if kind == "budget":
-        return f"budget is {money(by, cur)} short (budget {money(limit, cur)})"
+        carried = (inst.years.carry_over and int(row.get("year", 0) or 0) > 0)
+        return (f"{_budget_words(scenario, row)} is {money(by, cur)} short (budget "
+                f"{money(limit, cur)}" + (", plus what earlier years carry over" if carried else "")
+                + ")")
     if kind == "block_contract":
         return (f"{row['provider']}'s block contract of {money(limit, cur)} must fall by "
-                f"{money(by, cur)}")
+                f"{money(by, cur)}{when}")
     if kind == "min_volume":
         mv = float(inst.providers.set_index("provider").loc[row["provider"], "min_volume"])
-        return f"{row['provider']}'s min_volume of {_fmt(mv)} must fall to {_fmt(mv - by)}"
+        return f"{row['provider']}'s min_volume of {_fmt(mv)} must fall to {_fmt(mv - by)}{when}"
     if kind == "quality":
         floor = float(inst.floors.set_index("pathway").loc[row["pathway"], "floor"])
         best = extra.get("quality")
         reach = f"; the best reachable alongside the other limits is {best:.4f}" if best is not None else ""
         return (f"{row['pathway']} quality floor {floor:g} in {row['locality']} cannot be met"
-                f"{reach}")
-    if kind == "pace":
+                f"{when}{reach}")
+    if kind in ("pace", "year_pace"):
         need = extra.get("max_shift")
-        return (f"pace of change: {row['provider']} must be allowed to lose {_fmt(by)} more "
+        y = year_of(scenario, row)
+        if kind == "year_pace":
+            head = f"pace of change from {y - 1} to {y}" if y is not None else "pace of change from year to year"
+        else:
+            head = "pace of change" if y is None else f"pace of change from today to {y}"
+        return (f"{head}: {row['provider']} must be allowed to lose {_fmt(by)} more "
                 f"{row['activity']} in {row['locality']}"
                 + (f" (max_shift {inst.max_shift:g} would have to be {need:.3f})" if need is not None else ""))
     if kind == "setting_cap":
         share = extra.get("share")
-        return (f"the {_setting(row)} share of {row['activity']} in {row['locality']} must exceed "
-                f"its max_share" + (f": {share:.3f} is needed" if share is not None else "")
+        return (f"the {setting_of(row)} share of {row['activity']} in {row['locality']}{when} must "
+                f"exceed its max_share" + (f": {share:.3f} is needed" if share is not None else "")
                 + f" ({_fmt(by)} activities over the cap)")
     if kind == "uptake_min":
-        return (f"minimum uptake of {row['activity']} in {row['locality']} must fall by "
+        return (f"minimum uptake of {row['activity']} in {row['locality']}{when} must fall by "
                 f"{_fmt(by)} (from {_fmt(limit)} to {_fmt(limit - by)} activities)")
     if kind == "uptake_max":
-        return (f"maximum uptake of {row['activity']} in {row['locality']} must rise by "
+        return (f"maximum uptake of {row['activity']} in {row['locality']}{when} must rise by "
                 f"{_fmt(by)} (from {_fmt(limit)} to {_fmt(limit + by)} activities)")
     return f"{row['name']} must be relaxed by {_fmt(by)}"
 
@@ -104,27 +148,38 @@ def member_message(scenario: Scenario, row: pd.Series, limit: float) -> str:
     """One member of a conflicting set, as the requirement it states."""
     kind = row["kind"]
     cur = scenario.config.currency
+    when = _in(scenario, row)
     if kind == "capacity":
-        return f"{row['resource']} capacity {_fmt(limit)}"
+        return f"{row['resource']} capacity {_fmt(limit)}{when}"
     if kind == "budget":
-        return f"budget {money(limit, cur)}"
+        y = year_of(scenario, row)
+        return f"budget {money(limit, cur)}" + (f" for {y}" if y is not None else "")
     if kind == "block_contract":
-        return f"{row['provider']} block contract {money(limit, cur)}"
+        return f"{row['provider']} block contract {money(limit, cur)}{when}"
     if kind == "min_volume":
         mv = float(scenario.instance.providers.set_index("provider").loc[row["provider"], "min_volume"])
-        return f"{row['provider']} min_volume {_fmt(mv)}"
+        return f"{row['provider']} min_volume {_fmt(mv)}{when}"
     if kind == "quality":
         floor = float(scenario.instance.floors.set_index("pathway").loc[row["pathway"], "floor"])
-        return f"{row['pathway']} quality floor {floor:g} in {row['locality']}"
+        return f"{row['pathway']} quality floor {floor:g} in {row['locality']}{when}"
     if kind == "pace":
         keep = 1 - scenario.instance.max_shift
-        return (f"pace of change on {row['provider']}'s {row['activity']} in {row['locality']} "
-                f"(max_shift {scenario.instance.max_shift:g}: keeps at least {keep:.0%} of "
+        y = year_of(scenario, row)
+        return (f"pace of change on {row['provider']}'s {row['activity']} in {row['locality']}"
+                + (f" from today to {y}" if y is not None else "")
+                + f" (max_shift {scenario.instance.max_shift:g}: keeps at least {keep:.0%} of "
                 "today's share)")
+    if kind == "year_pace":
+        keep = 1 - scenario.instance.max_shift
+        y = year_of(scenario, row)
+        span = f" from {y - 1} to {y}" if y is not None else " from year to year"
+        return (f"pace of change on {row['provider']}'s {row['activity']} in {row['locality']}"
+                f"{span} (max_shift {scenario.instance.max_shift:g}: keeps at least {keep:.0%} of "
+                "last year's volume, grown with demand)")
     if kind == "setting_cap":
-        return f"max_share of {_setting(row)} for {row['activity']} in {row['locality']}"
+        return f"max_share of {setting_of(row)} for {row['activity']} in {row['locality']}{when}"
     if kind == "uptake_min":
-        return f"minimum uptake of {row['activity']} in {row['locality']} ({_fmt(limit)})"
+        return f"minimum uptake of {row['activity']} in {row['locality']}{when} ({_fmt(limit)})"
     if kind == "uptake_max":
-        return f"maximum uptake of {row['activity']} in {row['locality']} ({_fmt(limit)})"
+        return f"maximum uptake of {row['activity']} in {row['locality']}{when} ({_fmt(limit)})"
     return str(row["name"])

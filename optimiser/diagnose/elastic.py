@@ -1,10 +1,13 @@
 """The elastic model and the deletion filter: why a model has no solution.
 
 **Soft rows** are the requirements a commissioner sets and could change: capacities,
-quality floors, the budget, pace of change, setting caps, minimum volumes, block contracts
-and uptake bounds (moved from column bounds into ``uptake_min``/``uptake_max`` rows here so
-they can be named and relaxed). Flow balance, the demand floor, running limits and payment
-definitions are **hard**: they are what the words mean, not choices.
+quality floors, the budget, pace of change (today to the first year, and from year to year:
+``year_pace``, from ``max_shift`` too), setting caps, minimum volumes, block contracts and
+uptake bounds (moved from column bounds into ``uptake_min``/``uptake_max`` rows here so they
+can be named and relaxed). Flow balance, the demand floor, running limits and payment
+definitions are **hard**: they are what the words mean, not choices. So are the links
+between the years of a plan (``persistence``: a service once running keeps running;
+``setup``: a start pays its setup; ``held_expansion``: staff hired are kept).
 
 *Elastic model.* Each soft row ``lb <= a x <= ub`` gains slack columns ``s >= 0``:
 ``a x + s_lo >= lb`` and ``a x - s_hi <= ub``. Minimising ``sum w * s`` with
@@ -13,8 +16,9 @@ under the same integrality as the failed solve (so a MILP infeasible only becaus
 run whole, or staff come in whole increments, is still explained).
 
 *Deletion filter.* Starting from the soft rows that the elastic optimum relaxes or holds
-tight, each row is dropped in turn; if the rest stay infeasible it goes for good. What
-remains is irreducible: dropping any one member restores a plan (Chinneck's filter).
+tight, each row is dropped in turn (the latest year's first); if the rest stay infeasible it
+goes for good. What remains is irreducible: dropping any one member restores a plan
+(Chinneck's filter).
 """
 
 from __future__ import annotations
@@ -27,11 +31,13 @@ import scipy.sparse as sp
 
 from ..backends.base import Backend, SolveOptions, Status
 from ..errors import SolveFailed
-from ..model import LinearModel
+from ..model import LinearModel, text
 
-SOFT_KINDS = ("capacity", "quality", "budget", "pace", "setting_cap", "min_volume",
+SOFT_KINDS = ("capacity", "quality", "budget", "pace", "year_pace", "setting_cap", "min_volume",
               "block_contract", "uptake_min", "uptake_max")
 TOL = 1e-6
+WEIGHT_FLOOR = 1e-4
+"""Smallest weight of a slack in the elastic objective (see :func:`elastic`)."""
 MAX_FILTER = 400
 """Largest candidate set the deletion filter walks (each member costs one solve)."""
 
@@ -45,9 +51,10 @@ def with_uptake_rows(model: LinearModel) -> LinearModel:
     cols = np.arange(start, stop)
     lo, hi = model.col_lb[cols], model.col_ub[cols]
     meta = model.col_meta.iloc[cols].reset_index(drop=True)
-    key = meta["locality"] + "," + meta["pathway"] + "," + meta["step"]
-    rows_min = meta.assign(name="uptake_min[" + key + "]", kind="uptake_min")
-    rows_max = meta.assign(name="uptake_max[" + key + "]", kind="uptake_max")
+    # the column's own index, ``[l,p,s]`` (``[l,p,s,year]`` in a plan with a horizon)
+    key = [str(n)[len("y"):] for n in meta["name"].tolist()]
+    rows_min = meta.assign(name=text(["uptake_min" + k for k in key]), kind="uptake_min")
+    rows_max = meta.assign(name=text(["uptake_max" + k for k in key]), kind="uptake_max")
     eye = sp.csr_array((np.ones(n), (np.arange(n), cols)), shape=(n, model.num_cols))
     col_lb, col_ub = model.col_lb.copy(), model.col_ub.copy()
     col_lb[cols], col_ub[cols] = 0.0, np.inf
@@ -99,6 +106,11 @@ def elastic(model: LinearModel, backend: Backend, options: SolveOptions,
         special = np.isin(kinds, ["quality", "min_volume"])
         size = np.where(special | (size < 1e-9), np.maximum(size, row_scale), size)
     weights = 1.0 / np.maximum(1.0, size)
+    if len(weights) and weights.min() < WEIGHT_FLOOR:
+        # the same relative weights, scaled so the smallest (a budget of millions: 1e-8) stays
+        # far above the solvers' dual feasibility tolerance (1e-7): below it a simplex
+        # treats those costs as zero and stops at any vertex, not the least relaxation
+        weights = weights * (WEIGHT_FLOOR / weights.min())
     slack_meta = pd.DataFrame({c: [None] * (k_lo + k_hi) for c in model.col_meta.columns})
     slack_meta["name"] = [f"slack{i}" for i in range(k_lo + k_hi)]
     slack_meta["kind"] = "slack"
@@ -151,6 +163,11 @@ def deletion_filter(model: LinearModel, el: Elastic, backend: Backend,
     if feasible_with(model, candidates, backend, options):
         candidates = soft.copy()  # the quick set missed a member: start from every soft row
     members = list(np.flatnonzero(candidates))
+    if "year" in model.row_meta:
+        # later years are tried first, so that of the same conflict repeated in every year
+        # of a plan the first year's is kept (a one-year plan keeps the row order)
+        year = model.row_meta["year"].to_numpy()
+        members.sort(key=lambda i: -int(year[i]))
     if len(members) > MAX_FILTER:
         culprits = list(np.flatnonzero((el.relax_lo > 0) | (el.relax_hi > 0)))
         return culprits, False

@@ -115,7 +115,10 @@ def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:
     g = alloc.assign(made=alloc["volume"].where(alloc["mode"] == "make", 0.0),
                      made0=alloc["baseline_volume"].where(alloc["mode"] == "make", 0.0))
     g = g.groupby("pathway", sort=False)[["made", "volume", "made0", "baseline_volume", "cost"]].sum()
-    out = ["Make vs buy by pathway (share of activity made in-house, today -> plan):"]
+    span = ""
+    if "year" in alloc and alloc["year"].nunique() > 1:
+        span = f", all years {alloc['year'].min()}-{alloc['year'].max()}"
+    out = [f"Make vs buy by pathway (share of activity made in-house, today -> plan{span}):"]
     out.append(f"  {'pathway':<22}{'today':>8}{'plan':>8}{'activities':>12}{'cost':>14}")
     for p, r in g.iterrows():
         today = r["made0"] / r["baseline_volume"] if r["baseline_volume"] > 0 else 0.0
