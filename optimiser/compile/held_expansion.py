@@ -10,19 +10,11 @@ written as ``k[r,t-1] - k[r,t] <= 0``; ``k[r,t]`` lies in ``[0, max_steps]`` and
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..instance import Instance
 from .columns import Columns
-from .rows import RowBlock, block
+from .rows import RowBlock, held
 
 
 def rows(inst: Instance, cols: Columns, t: int) -> RowBlock:
     """Year t's rows (t >= 1)."""
-    now, before = cols.at[t].k_of_res, cols.at[t - 1].k_of_res
-    has = np.flatnonzero(now >= 0)
-    n = len(has)
-    return block("held_expansion", inst.resources.iloc[has][["resource"]], ["resource"],
-                 np.concatenate([np.arange(n), np.arange(n)]),
-                 np.concatenate([before[has], now[has]]),
-                 np.concatenate([np.ones(n), -np.ones(n)]), -np.inf, 0.0)
+    return held("held_expansion", inst.resources, "resource", cols.at[t - 1].k_of_res, cols.at[t].k_of_res)

@@ -10,19 +10,11 @@ still close in year 0 (``o[v,-1]`` only prices the setup, see :mod:`.setup`).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..instance import Instance
 from .columns import Columns
-from .rows import RowBlock, block
+from .rows import RowBlock, held
 
 
 def rows(inst: Instance, cols: Columns, t: int) -> RowBlock:
     """Year t's rows (t >= 1)."""
-    now, before = cols.at[t].o_of_prov, cols.at[t - 1].o_of_prov
-    has = np.flatnonzero(now >= 0)
-    n = len(has)
-    return block("persistence", inst.providers.iloc[has][["provider"]], ["provider"],
-                 np.concatenate([np.arange(n), np.arange(n)]),
-                 np.concatenate([before[has], now[has]]),
-                 np.concatenate([np.ones(n), -np.ones(n)]), -np.inf, 0.0)
+    return held("persistence", inst.providers, "provider", cols.at[t - 1].o_of_prov, cols.at[t].o_of_prov)

@@ -90,6 +90,18 @@ def demand_for_rows(terms: DemandTerms, row_dem: np.ndarray, factor: np.ndarray)
             (m["f"] * m["coef"]).to_numpy(float), const)
 
 
+def held(kind: str, meta: pd.DataFrame, key: str, before: np.ndarray, now: np.ndarray) -> RowBlock:
+    """``v[t-1] - v[t] <= 0`` for every owner with a column in both years: ``before`` and
+    ``now`` are the owners' columns in years t-1 and t (-1 where an owner has none); ``meta``
+    the owners' table, named by its column ``key``."""
+    has = np.flatnonzero(now >= 0)
+    n = len(has)
+    r = np.arange(n)
+    return block(kind, meta.iloc[has][[key]], [key], np.concatenate([r, r]),
+                 np.concatenate([before[has], now[has]]),
+                 np.concatenate([np.ones(n), -np.ones(n)]), -np.inf, 0.0)
+
+
 def in_year(b: RowBlock, t: int, label: int | None) -> RowBlock:
     """Block ``b`` as year t's rows: ``year`` set, and the calendar year ``label`` (when the
     plan has a horizon) added as the last index of every name."""
