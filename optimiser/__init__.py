@@ -21,8 +21,11 @@ from .backends.base import Status  # noqa: E402
 from .errors import CarepathError, ConfigError, Issue, SolveFailed, SolverUnavailable  # noqa: E402
 from .load import Scenario, load  # noqa: E402
 from .results.result import Result  # noqa: E402
+from .tradeoffs.alternatives import Alternatives, alternatives  # noqa: E402
+from .tradeoffs.frontier import frontier  # noqa: E402
 from .warm import Changes, WarmModel, WarmSolution  # noqa: E402
 
-__all__ = ["load", "solve", "warm_start", "Changes", "WarmModel", "WarmSolution", "Scenario",
+__all__ = ["load", "solve", "warm_start", "frontier", "alternatives", "Alternatives",
+           "Changes", "WarmModel", "WarmSolution", "Scenario",
            "Result", "Status", "ConfigError", "Issue", "CarepathError", "SolverUnavailable",
            "SolveFailed", "__version__"]

@@ -40,6 +40,17 @@ def _gap(text: str) -> float:
     return v
 
 
+def _points(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+    if v < 2:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 2 (both ends of the "
+                                         f"frontier), got '{text}'")
+    return v
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="carepath", description="Care pathway make-or-buy optimiser.")
     p.add_argument("--version", action="version", version=f"carepath {__version__}")
@@ -68,6 +79,33 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
     s.add_argument("--timings", action="store_true",
                    help="print seconds per stage to stderr as one JSON line (for benchmarks)")
+    f = sub.add_parser("frontier", help="cost against quality floor: frontier.csv and frontier.png")
+    common(f)
+    f.add_argument("--points", type=_points, default=11, metavar="N",
+                   help="floors from the cost-optimal level to the best reachable (default 11)")
+    f.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario-slug>/frontier/)")
+    f.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
+    f.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
+    f.add_argument("--time-limit", type=_positive, metavar="S", help="seconds each solve may run")
+    f.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
+    f.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
+    a = sub.add_parser("alternatives", help="near-optimal plans that differ most from the optimum "
+                       "and from each other")
+    common(a)
+    a.add_argument("--count", type=_alt_count, default=3, metavar="K",
+                   help="alternatives to look for besides the optimum (default 3)")
+    a.add_argument("--within", type=_alt_within, default=0.02, metavar="F",
+                   help="cost allowed above the optimum, as a fraction (default 0.02 = 2%%)")
+    a.add_argument("--out", metavar="DIR",
+                   help="output folder (default runs/<scenario-slug>/alternatives/)")
+    a.add_argument("--mode", type=_alt_mode, metavar="lp|milp", help="override solve.mode")
+    a.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
+    a.add_argument("--time-limit", type=_positive, metavar="S", help="seconds each solve may run")
+    a.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
+    a.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    from .sweep.cli import add_parser as add_sweep
+
+    add_sweep(sub)
     return p
 
 
@@ -131,12 +169,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "sweep":
+        from .sweep.cli import run as run_sweep
+
+        return run_sweep(args)
     from .api import load, solve
 
     scenario = load(args.config, overrides=args.overrides, allow_paths=args.allow_paths)
     if args.command == "validate":
         print(_describe(scenario))
         return 0
+    if args.command == "frontier":
+        return _frontier(args, scenario)
+    if args.command == "alternatives":
+        return _alternatives(args, scenario)
     from .results.text import money, render_diagnosis
 
     if args.command == "explain":
@@ -168,6 +214,68 @@ def _run(args: argparse.Namespace) -> int:
         t["total_in_process"] = time.perf_counter() - _IMPORT_STARTED
         print("timings: " + json.dumps({k: round(v, 4) for k, v in t.items()}), file=sys.stderr)
     return EXIT[result.status]
+
+
+def _frontier(args: argparse.Namespace, scenario) -> int:
+    """``carepath frontier``: the cost against quality trade-off (exit 3 when the config itself
+    has no plan, 4 when its own solve hits the time limit)."""
+    from .tradeoffs import frontier as fr
+
+    f = fr.compute(scenario, args.points, mode=args.mode, backend=args.backend,
+                   time_limit=args.time_limit, mip_gap=args.mip_gap, threads=args.threads)
+    out_dir = args.out or os.path.join("runs", scenario.slug, "frontier")
+    for w in f.base.summary.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
+    fr.write(f, out_dir)
+    print(fr.render(f, out_dir))
+    return 0 if f.base.solved else EXIT[f.base.status]
+
+
+def _alt_count(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of plans, got '{text}'") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (alternatives besides the optimum), "
+                                         f"got '{text}'")
+    return v
+
+
+def _alt_within(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.02, got '{text}'") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1] of the optimal cost "
+                                         f"(0.02 allows 2% more), got '{text}'")
+    return v
+
+
+def _alt_mode(text: str) -> str:
+    if text not in ("lp", "milp"):
+        why = (" (cp rounds costs to whole pence per activity, which erases the overlap "
+               "weights); use milp" if text == "cp" else "")
+        raise argparse.ArgumentTypeError(f"alternatives works in mode lp or milp, not '{text}'{why}")
+    return text
+
+
+def _alternatives(args: argparse.Namespace, scenario) -> int:
+    """``carepath alternatives``: near-optimal plans that differ most, each written like a
+    solve into OUT/plan_k, with alternatives.csv and differences.csv (exit 3 when the config
+    itself has no plan, 4 when its own solve finds none within the time limit)."""
+    from .tradeoffs import alternatives as alt
+
+    found = alt.alternatives(scenario, args.count, args.within, mode=args.mode,
+                             backend=args.backend, time_limit=args.time_limit,
+                             mip_gap=args.mip_gap, threads=args.threads)
+    out_dir = args.out or os.path.join("runs", scenario.slug, "alternatives")
+    for w in found.optimum.summary.get("warnings", []):
+        print(f"warning: {w}", file=sys.stderr)
+    found.write(out_dir)
+    print(alt.render(found, out_dir))
+    return 0 if found.status.has_solution else EXIT[found.status]
 
 
 def _describe(scenario) -> str:
