@@ -67,7 +67,10 @@ def points(sweep: Sweep, settings: dict) -> list[Point]:
         grid = tuple(zip(names, values))
         for s in range(f.shape[0]):
             fac = tuple(zip(pathways, (float(x) for x in f[s]))) if sampled else ()
-            key = hashlib.sha256(json.dumps([common, grid, fac], default=str).encode()).hexdigest()
+            # the sample number counts too: with cv 0 every sample has the same factors, but
+            # each is still its own scenario with its own row
+            key = hashlib.sha256(json.dumps([common, grid, s if sampled else None, fac],
+                                            default=str).encode()).hexdigest()
             out.append(Point(index=g * f.shape[0] + s, grid=grid, sample=s if sampled else None,
                              factors=fac, key=key))
     return out

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -74,9 +74,9 @@ class SweepConfig(_Strict):
     every combination."""
     samples: Samples | None = None
     """Optional Monte Carlo samples."""
-    mode: str | None = None
+    mode: Literal["lp", "milp", "cp"] | None = None
     """Extension: solve mode for every scenario (default: the base config's)."""
-    backend: str | None = None
+    backend: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")] | None = None
     """Extension: backend for every scenario (default: the base config's)."""
 
     @model_validator(mode="after")
@@ -149,19 +149,28 @@ def load_sweep(path: str | os.PathLike[str], *,
     if not isinstance(doc.data, dict):
         raise ConfigError([Issue(shown, 1, 1, "", "expected a sweep: base, vary, samples")])
     config, issues = validate(SweepConfig, doc)
-    if config is None:
+    if config is not None and config.backend is not None:
+        from ..backends import REGISTRY
+        from ..validate import suggest
+
+        if config.backend not in REGISTRY:
+            issues.append(doc.issue(("backend",), f"unknown backend '{config.backend}'"
+                                    + (suggest(config.backend, REGISTRY)
+                                       or f"; available: {', '.join(REGISTRY)}")))
+    if config is None or issues:
         raise ConfigError(issues)
     roots = [file.resolve().parent.parent, *(Path(p).resolve() for p in allow_paths)]
-    target = confine(file, config.base, roots, doc, ("base",), YAML_SUFFIXES, "a .yaml or .yml")
+    confine(file, config.base, roots, doc, ("base",), YAML_SUFFIXES, "a .yaml or .yml")
     base_shown = os.path.normpath(os.path.join(os.path.dirname(shown), config.base))
     try:
-        base = load(target, allow_paths=allow_paths)
+        base = load(base_shown, allow_paths=allow_paths)
     except ConfigError as exc:
-        raise ConfigError([doc.issue(("base",), f"the base scenario is not valid "
-                                     f"({len(exc.issues)} problem{'s' if len(exc.issues) != 1 else ''}, "
-                                     "below)"), *exc.issues]) from None
+        n = len(exc.issues)
+        raise ConfigError([doc.issue(("base",), f"the base scenario {base_shown} is not valid "
+                                     f"({n} problem{'s' if n != 1 else ''}, listed under its "
+                                     "name)"), *exc.issues]) from None
     axes = tuple((p, values_of(v)) for p, v in config.vary.items())
-    problems = [issue for p, vals in axes for issue in _check_axis(doc, target, allow_paths, p, vals,
+    problems = [issue for p, vals in axes for issue in _check_axis(doc, base_shown, allow_paths, p, vals,
                                                                   config.vary[p])]
     if problems:
         raise ConfigError(problems)
@@ -169,7 +178,7 @@ def load_sweep(path: str | os.PathLike[str], *,
                  axes=axes, sha256=digest)
 
 
-def _check_axis(doc: Document, base: Path, allow_paths, path: str, values: tuple,
+def _check_axis(doc: Document, base: str, allow_paths, path: str, values: tuple,
                 spec) -> list[Issue]:
     """Each value of one axis applied to the base as ``--set`` would be; a refused value is
     reported at its place in the sweep file (the axis, for a range)."""

@@ -158,7 +158,7 @@ def _solve_cold(job: Job, p: Point, cold: tuple[str, ...]) -> dict:
     model, status, objective, values = _run(job, inst)
     rec = record(inst, model, status, objective, values)
     rec["method"] = "cold"
-    if status is Status.INFEASIBLE and inst.years.budgets is not None:
+    if status is Status.INFEASIBLE and inst.budget is not None:
         free = replace(inst, budget=None, years=replace(inst.years, budgets=None))
         _, st, obj, _ = _run(job, free)
         rec.update(_breach(st, obj))
@@ -195,13 +195,15 @@ def record(inst, model: LinearModel, status: Status, objective: float | None,
            values: np.ndarray | None) -> dict:
     """The sweep's row for one solved scenario: status, cost, savings against its own
     baseline (discounted over a horizon), the share made in-house and the binding limits
-    (every row but flow balances and payment definitions, which always hold with equality)."""
+    (every row but flow balances and payment definitions, which always hold with equality).
+    Whether there is a budget is read from ``inst.budget`` (year 0's), which a warm change
+    of the budget sets (``years.budgets`` keeps the loaded ones)."""
     years = inst.years
     base = float(years.discount() @ np.array(
         [costs.baseline(inst.at_year(t))["total"] for t in range(years.count)]))
     rec: dict = {"status": status.value, "objective": None, "baseline_cost": base,
                  "savings": None, "make_share": None, "binding": "", "n_binding": 0,
-                 "budget_breached": False if inst.years.budgets is not None else None}
+                 "budget_breached": False if inst.budget is not None else None}
     if not status.has_solution or values is None:
         if status is Status.INFEASIBLE:
             rec["budget_breached"] = None  # decided by a solve without the budget
