@@ -120,12 +120,25 @@ def solve_chunk(job: Job, chunk: list[Point]) -> list[dict]:
     return out
 
 
+def _reload(job: Job, cold: tuple[str, ...]) -> Scenario:
+    """The base with ``--set`` overrides, loaded from its files on this worker; refused when
+    those files differ from the ones the sweep was started with (a cluster whose workers see
+    other files at the same path)."""
+    if not cold:
+        return job.base
+    base = load(job.base_path, overrides=list(cold), allow_paths=list(job.allow_paths))
+    if base.input_sha256 != job.base.input_sha256:
+        raise CarepathError(f"the base scenario's files at {job.base_path} on this worker differ "
+                            "from those the sweep was started with (sha256 "
+                            f"{base.input_sha256[:12]} against {job.base.input_sha256[:12]})")
+    return base
+
+
 def _session(job: Job, cold: tuple[str, ...]):
     key = (job.key, cold)
     s = _SESSIONS.get(key)
     if s is None:
-        base = job.base if not cold else load(job.base_path, overrides=list(cold),
-                                               allow_paths=list(job.allow_paths))
+        base = _reload(job, cold)
         s = warm_start(base, mode=job.mode, backend=job.backend, time_limit=job.options.time_limit,
                        mip_gap=job.options.mip_gap, threads=job.options.threads)
         _SESSIONS[key] = s
@@ -152,9 +165,7 @@ def _solve(job: Job, p: Point, fresh: set) -> dict:
 
 
 def _solve_cold(job: Job, p: Point, cold: tuple[str, ...]) -> dict:
-    base = job.base if not cold else load(job.base_path, overrides=list(cold),
-                                           allow_paths=list(job.allow_paths))
-    inst = scale_prevalence(base.instance, dict(p.factors))
+    inst = scale_prevalence(_reload(job, cold).instance, dict(p.factors))
     model, status, objective, values = _run(job, inst)
     rec = record(inst, model, status, objective, values)
     rec["method"] = "cold"
