@@ -79,6 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
     s.add_argument("--timings", action="store_true",
                    help="print seconds per stage to stderr as one JSON line (for benchmarks)")
+    s.add_argument("--report", action="store_true",
+                   help="also write report.html and report.xlsx into the output folder")
     f = sub.add_parser("frontier", help="cost against quality floor: frontier.csv and frontier.png")
     common(f)
     f.add_argument("--points", type=_points, default=11, metavar="N",
@@ -103,9 +105,14 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--time-limit", type=_positive, metavar="S", help="seconds each solve may run")
     a.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
     a.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    r = sub.add_parser("report", help="write report.html and report.xlsx for a run folder")
+    r.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by carepath solve")
     from .sweep.cli import add_parser as add_sweep
 
     add_sweep(sub)
+    from .jobs.cli import add_parser as add_run
+
+    add_run(sub)
     return p
 
 
@@ -173,6 +180,14 @@ def _run(args: argparse.Namespace) -> int:
         from .sweep.cli import run as run_sweep
 
         return run_sweep(args)
+    if args.command == "run":
+        from .jobs.cli import run as run_job
+
+        return run_job(args)
+    if args.command == "report":
+        from .report.command import run as run_report
+
+        return run_report(args.run_dir)
     from .api import load, solve
 
     scenario = load(args.config, overrides=args.overrides, allow_paths=args.allow_paths)
@@ -205,6 +220,10 @@ def _run(args: argparse.Namespace) -> int:
     from .results.text import render
 
     print(render(result, out_dir))
+    if args.report:
+        from .report.command import after_solve
+
+        after_solve(out_dir)
     if args.timings:
         import json
 
