@@ -39,6 +39,10 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         "currency": scenario.config.currency,
         "objective": None,
         "baseline_cost": _round(base_total, 2),
+        # today's cost by part, priced like ``cost`` (discounted sums over a horizon); the
+        # report's waterfall steps from these to the plan's parts
+        "baseline_parts": {p: _round(float(factors @ np.array([b[p] for b in base_by_year])), 2)
+                           for p in costs.PARTS},
         "savings": None,
         "cost": None,
         "quality": None,

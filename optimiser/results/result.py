@@ -19,7 +19,10 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock
 
 from ..backends.base import Status
 
-OUTPUT_FILES = ("summary.json", "allocation.csv", "constraints.csv", "resources.csv", "diagnosis.json")
+OUTPUT_FILES = ("summary.json", "allocation.csv", "constraints.csv", "resources.csv", "diagnosis.json",
+                "report.html", "report.xlsx")
+"""Files a solve may leave in its folder; those this write does not produce are removed (a
+report of an earlier run would describe another plan: ``--report`` writes a new one)."""
 
 
 @dataclass(frozen=True)
