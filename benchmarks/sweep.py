@@ -9,7 +9,7 @@ sample from scratch.
 Measured, each in its own fresh Python process, one after the other (run it on a quiet
 machine; the load average is recorded before each):
 
-(a) ``optimiser.sweep.sweep(SWEEP, workers=1, plots=False)`` into a fresh temporary folder:
+(a) ``optimiser.sweep(SWEEP, workers=1, plots=False)`` into a fresh temporary folder:
     the chunks solved in this process, one after the other;
 (b) the same with ``workers=2``: two forked local processes;
 (c) the same on a Dask ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
@@ -62,7 +62,7 @@ RESULT_COLUMNS = ["status", "objective", "baseline_cost", "savings", "make_share
 
 def child_sweep(spec: str, folder: str, kind: str) -> dict:
     t0 = time.perf_counter()
-    from optimiser.sweep import sweep
+    from optimiser.sweeps import sweep
 
     imported = time.perf_counter() - t0
     extra: dict = {}
@@ -94,9 +94,9 @@ def child_sweep(spec: str, folder: str, kind: str) -> dict:
 
 def child_scratch(spec: str, count: int) -> dict:
     import optimiser
-    from optimiser.sweep import load_sweep
-    from optimiser.sweep.plan import points
-    from optimiser.sweep.spec import setting
+    from optimiser.sweeps import load_sweep
+    from optimiser.sweeps.plan import points
+    from optimiser.sweeps.spec import setting
 
     sw = load_sweep(spec)
     base = sw.base_path

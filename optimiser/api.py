@@ -33,6 +33,17 @@ def choose_backend(mode: str, named: str | None, configured: str) -> str:
     return name
 
 
+def solve_options(opts, time_limit: float | None = None, mip_gap: float | None = None,
+                  threads: int | None = None) -> SolveOptions:
+    """The options of a solve: each argument given, else the config's ``solve`` (``opts``)."""
+    return SolveOptions(
+        time_limit=time_limit if time_limit is not None else opts.time_limit,
+        mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
+        threads=threads if threads is not None else opts.threads,
+        seed=opts.seed,
+    )
+
+
 def solve(
     scenario: Scenario,
     *,
@@ -60,12 +71,7 @@ def solve(
         raise ConfigError([scenario.document.issue(("solve", "mode"), f"unknown mode '{mode}'")])
     name = choose_backend(mode, backend, opts.backend)
     solver = get_backend(name)
-    options = SolveOptions(
-        time_limit=time_limit if time_limit is not None else opts.time_limit,
-        mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-        threads=threads if threads is not None else opts.threads,
-        seed=opts.seed,
-    )
+    options = solve_options(opts, time_limit, mip_gap, threads)
     started = time.perf_counter()
     model = compile_model(scenario.instance)
     warnings = numerics.check(model)  # NumericsError above 1e9 within a row

@@ -30,25 +30,36 @@ def _positive(text: str) -> float:
     return v
 
 
-def _gap(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction, got '{text}'") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1], got '{text}'")
-    return v
+def _fraction(hint: str = ""):
+    """An argument type: a number in [0, 1] (``hint`` says what it means)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a fraction{hint}, got '{text}'") from None
+        if not 0 <= v <= 1:
+            raise argparse.ArgumentTypeError(f"must lie in [0, 1]{hint}, got '{text}'")
+        return v
+    return parse
 
 
-def _points(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 2:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 2 (both ends of the "
-                                         f"frontier), got '{text}'")
-    return v
+def _whole(least: int, hint: str = ""):
+    """An argument type: a whole number >= ``least`` (``hint`` says why)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
+        if v < least:
+            raise argparse.ArgumentTypeError(f"must be a whole number >= {least}{hint}, got '{text}'")
+        return v
+    return parse
+
+
+_gap = _fraction()
+_points = _whole(2, " (both ends of the frontier)")
+_alt_count = _whole(1, " (alternatives besides the optimum)")
+_alt_within = _fraction(" (of the optimal cost: 0.02 allows 2% more)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--threads", type=int, metavar="N", help="solver threads")
     r = sub.add_parser("report", help="write report.html and report.xlsx for a run folder")
     r.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by carepath solve")
-    from .sweep.cli import add_parser as add_sweep
+    from .sweeps.cli import add_parser as add_sweep
 
     add_sweep(sub)
     from .jobs.cli import add_parser as add_run
@@ -177,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "sweep":
-        from .sweep.cli import run as run_sweep
+        from .sweeps.cli import run as run_sweep
 
         return run_sweep(args)
     if args.command == "run":
@@ -248,28 +259,6 @@ def _frontier(args: argparse.Namespace, scenario) -> int:
     fr.write(f, out_dir)
     print(fr.render(f, out_dir))
     return 0 if f.base.solved else EXIT[f.base.status]
-
-
-def _alt_count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of plans, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (alternatives besides the optimum), "
-                                         f"got '{text}'")
-    return v
-
-
-def _alt_within(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.02, got '{text}'") from None
-    if not 0 <= v <= 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction in [0, 1] of the optimal cost "
-                                         f"(0.02 allows 2% more), got '{text}'")
-    return v
 
 
 def _alt_mode(text: str) -> str:

@@ -184,9 +184,9 @@ def test_cli_infeasible_config_exits_3(three, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--within", "-0.1"], "--within: must be a fraction in [0, 1]"),
-    (["--within", "2"], "--within: must be a fraction in [0, 1]"),
-    (["--count", "0"], "--count: must be at least 1"),
+    (["--within", "-0.1"], "--within: must lie in [0, 1] (of the optimal cost"),
+    (["--within", "2"], "--within: must lie in [0, 1] (of the optimal cost"),
+    (["--count", "0"], "--count: must be a whole number >= 1"),
     (["--mode", "cp"], "alternatives works in mode lp or milp"),
 ])
 def test_cli_invalid_input_exits_2(three, args, words, capsys):

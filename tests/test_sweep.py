@@ -1,9 +1,9 @@
-"""Sweeps (optimiser.sweep, SPEC section 8).
+"""Sweeps (optimiser.sweeps, SPEC section 8).
 
 Every expected value here is either worked out by hand (the arithmetic is in the comments)
 or computed by an independent route: a cold ``optimiser.solve(optimiser.load(base,
 overrides=[...]))`` of the same scenario, with the ``--set`` strings written by this file
-(not by ``optimiser.sweep.spec.setting``) and the Monte Carlo draws applied as per-locality
+(not by ``optimiser.sweeps.spec.setting``) and the Monte Carlo draws applied as per-locality
 ``prevalence_per_1000`` overrides (not through ``worker.scale_prevalence`` or a warm
 ``demand_scale``). The scenarios are tiny, written to ``tmp_path`` as a root holding
 ``pathways/``, ``configs/`` and ``sweeps/``, so that the base and the pathways are confined
@@ -27,10 +27,10 @@ import pytest
 import optimiser
 from optimiser.cli import main as cli_main
 from optimiser.errors import ConfigError
-from optimiser.sweep import load_sweep, sweep
-from optimiser.sweep import worker as sweep_worker
-from optimiser.sweep.plan import factors, points
-from optimiser.sweep.run import CHUNK
+from optimiser.sweeps import load_sweep, sweep
+from optimiser.sweeps import worker as sweep_worker
+from optimiser.sweeps.plan import factors, points
+from optimiser.sweeps.run import CHUNK
 
 REL = 1e-6
 
@@ -515,7 +515,7 @@ def test_keys(world, tmp_path):
 
 
 def test_split_warm_and_cold_paths():
-    from optimiser.sweep.plan import Point
+    from optimiser.sweeps.plan import Point
 
     grid = (("constraints.budget", 2_400_000), ("resources.nurse.capacity", 2500),
             ("providers.hosp.prices.copd.review", 60), ("localities.north.population", 80_000),
@@ -861,7 +861,7 @@ def test_dead_worker_process_recorded_and_retried(grid_run, tmp_path, monkeypatc
     # finishes, every scenario of a lost chunk is an error, and a re-run solves them.
     import os
 
-    from optimiser.sweep import run as sweep_run
+    from optimiser.sweeps import run as sweep_run
 
     root, f, first = grid_run
     real = sweep_run.solve_chunk

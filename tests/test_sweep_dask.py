@@ -24,8 +24,8 @@ import pandas as pd  # noqa: E402
 
 from optimiser import cli  # noqa: E402
 from optimiser.errors import CarepathError  # noqa: E402
-from optimiser.sweep import sweep  # noqa: E402
-from optimiser.sweep import run as sweep_run  # noqa: E402
+from optimiser.sweeps import sweep  # noqa: E402
+from optimiser.sweeps import run as sweep_run  # noqa: E402
 
 from conftest import EXAMPLE, ROOT  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""The sweep's charts (optimiser/sweep/plots.py): files written as PNGs, the tornado's rule
+"""The sweep's charts (optimiser/sweeps/plots.py): files written as PNGs, the tornado's rule
 on a frame whose answer is known by hand, degenerate sweeps, and a real small sweep."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimiser.sweep.plots import tornado, write_plots
+from optimiser.sweeps.plots import tornado, write_plots
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "configs" / "northshire.yaml"
@@ -141,7 +141,7 @@ def test_degenerate_sweeps_give_charts_not_errors(tmp_path, case):
 
 
 def test_a_real_small_sweep_writes_every_chart(tmp_path):
-    from optimiser.sweep import sweep
+    from optimiser.sweeps import sweep
 
     spec = tmp_path / "small.yaml"
     spec.write_text(f"base: {EXAMPLE}\n"
@@ -159,7 +159,7 @@ def test_a_real_small_sweep_writes_every_chart(tmp_path):
 
 
 def test_import_optimiser_does_not_import_matplotlib():
-    code = "import sys, optimiser, optimiser.sweep; print('matplotlib' in sys.modules)"
+    code = "import sys, optimiser, optimiser.sweeps; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"

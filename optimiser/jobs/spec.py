@@ -178,13 +178,10 @@ class Job:
 
 
 def sweeps_module():
-    """The sweeps package (``optimiser.sweeps``, formerly ``optimiser.sweep``)."""
+    """The sweeps package, imported when a job has a sweep (it brings Dask and rich)."""
     import importlib
 
-    try:
-        return importlib.import_module("optimiser.sweeps")
-    except ImportError:
-        return importlib.import_module("optimiser.sweep")
+    return importlib.import_module("optimiser.sweeps")
 
 
 def load_job(path: str | os.PathLike[str], *,

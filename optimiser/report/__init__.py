@@ -34,21 +34,11 @@ def render(run: Run) -> dict[str, bytes]:
 def write_report(run_dir: str | Path) -> list[Path]:
     """Write ``report.html`` and ``report.xlsx`` into ``run_dir`` (a folder a solve wrote);
     :class:`ReportInputError` when it is not one or a file in it cannot be read."""
-    from ..results.result import _remove_stale_temporaries, _staging, folder_lock, write_atomic
+    from ..results.result import write_files
 
     folder = Path(run_dir)
     run = read_run(folder)
-    files = render(run)
-    with folder_lock(folder):
-        staging = _staging(folder)
-        _remove_stale_temporaries(staging)
-        written = [write_atomic(folder / name, body, staging) for name, body in files.items()]
-        if staging != folder:
-            try:
-                staging.rmdir()
-            except OSError:
-                pass
-    return written
+    return write_files(folder, render(run))
 
 
 __all__ = ["REPORT_FILES", "ReportInputError", "Run", "read_run", "render", "write_report"]

@@ -64,23 +64,30 @@ class Result:
         folder = Path(out_dir)
         folder.mkdir(parents=True, exist_ok=True)
         files = self.files()
-        with folder_lock(folder):
-            staging = _staging(folder)
-            _remove_stale_temporaries(folder)
-            _remove_stale_temporaries(staging)
-            written = [write_atomic(folder / name, data, staging) for name, data in files.items()]
-            for name in OUTPUT_FILES:
-                if name not in files and (folder / name).exists():
-                    (folder / name).unlink()
-            if staging != folder:
-                try:
-                    staging.rmdir()
-                except OSError:
-                    pass
-        return written
+        return write_files(folder, files, [n for n in OUTPUT_FILES if n not in files])
 
 
 TMP_PREFIX = ".carepath-"
+
+
+def write_files(folder: Path, files: dict[str, bytes], remove: list[str] = ()) -> list[Path]:
+    """Write each of ``files`` (name to bytes) atomically into ``folder`` and remove the
+    files named in ``remove``, all under an exclusive lock on the folder (see
+    :meth:`Result.write`)."""
+    with folder_lock(folder):
+        staging = _staging(folder)
+        _remove_stale_temporaries(folder)
+        _remove_stale_temporaries(staging)
+        written = [write_atomic(folder / name, data, staging) for name, data in files.items()]
+        for name in remove:
+            if (folder / name).exists():
+                (folder / name).unlink()
+        if staging != folder:
+            try:
+                staging.rmdir()
+            except OSError:
+                pass
+    return written
 
 
 @contextmanager

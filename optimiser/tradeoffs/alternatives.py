@@ -62,7 +62,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..backends import SolveOptions, SolverOutput, Status, get_backend
+from ..backends import SolverOutput, Status, get_backend
 from ..backends.base import objective_of
 from ..errors import ConfigError, SolveFailed
 from ..load import Scenario
@@ -166,7 +166,7 @@ def alternatives(
     When the scenario has no plan (infeasible, time limit), ``plans`` holds only that
     result, with its diagnosis, and ``status`` says so: no exception.
     """
-    from ..api import choose_backend, solve
+    from ..api import choose_backend, solve, solve_options
 
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
         raise ValueError(f"count must be a whole number of at least 1, got {count!r}")
@@ -202,12 +202,7 @@ def alternatives(
     T = inst.years.count
     name = choose_backend(mode, backend, opts.backend)
     solver = get_backend(name)
-    options = SolveOptions(
-        time_limit=time_limit if time_limit is not None else opts.time_limit,
-        mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-        threads=threads if threads is not None else opts.threads,
-        seed=opts.seed,
-    )
+    options = solve_options(opts, time_limit, mip_gap, threads)
     model = compile_model(inst)
     problem = model.relaxed() if mode == "lp" else model
     xs = problem.block("x")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .. import numerics
-from ..backends import SolveOptions, SolverOutput, Status, get_backend
+from ..backends import SolverOutput, Status, get_backend
 from ..compile import compile_model
 from ..compile.columns import build_columns
 from ..errors import ConfigError, Issue, SolveFailed
@@ -132,7 +132,7 @@ class WarmModel:
                              f"{scenario.instance.years.count} years: use optimiser.solve")
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy '{strategy}'; one of {', '.join(STRATEGIES)}")
-        from ..api import choose_backend
+        from ..api import choose_backend, solve_options
 
         name = choose_backend(mode, backend, opts.backend)
         self.scenario = scenario
@@ -141,12 +141,7 @@ class WarmModel:
         self.strategy = strategy
         self.max_warm_iterations = max_warm_iterations
         self._solver = get_backend(name)
-        self.options = SolveOptions(
-            time_limit=time_limit if time_limit is not None else opts.time_limit,
-            mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-            threads=threads if threads is not None else opts.threads,
-            seed=opts.seed,
-        )
+        self.options = solve_options(opts, time_limit, mip_gap, threads)
         inst0 = scenario.instance
         started = time.perf_counter()
         self._cols = build_columns(inst0)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..backends import SolveOptions
 from .plan import points
 from .run import chunks, local, on_dask
 from .spec import Sweep, load_sweep
@@ -60,15 +59,13 @@ def sweep(spec: str | os.PathLike[str] | Sweep, *, out: str | os.PathLike[str] |
     inputs are not solved again. Raises :class:`~optimiser.errors.ConfigError` for an invalid
     sweep; a scenario that fails is recorded with status ``error`` and never stops the sweep.
     """
-    from ..api import choose_backend
+    from ..api import choose_backend, solve_options
 
     sw = spec if isinstance(spec, Sweep) else load_sweep(spec, allow_paths=allow_paths)
     opts = sw.base.config.solve
     mode = mode or sw.config.mode or opts.mode
     name = choose_backend(mode, backend or sw.config.backend, opts.backend)
-    options = SolveOptions(time_limit=time_limit if time_limit is not None else opts.time_limit,
-                           mip_gap=mip_gap if mip_gap is not None else opts.mip_gap,
-                           threads=opts.threads, seed=opts.seed)
+    options = solve_options(opts, time_limit, mip_gap)
     settings = {"mode": mode, "backend": name, "time_limit": options.time_limit,
                 "mip_gap": options.mip_gap}
     pts = points(sw, settings)

@@ -13,11 +13,11 @@ import sys
 
 
 def add_parser(sub) -> None:
-    from ..cli import _gap, _positive
+    from ..cli import _gap, _positive, _whole
 
     w = sub.add_parser("sweep", help="solve a grid and Monte Carlo samples of a scenario")
     w.add_argument("config", metavar="SWEEP", help="sweep file (YAML: base, vary, samples)")
-    w.add_argument("--workers", type=_count, metavar="N",
+    w.add_argument("--workers", type=_whole(1), metavar="N",
                    help="local worker processes (default: one per CPU)")
     w.add_argument("--dask", metavar="ADDRESS",
                    help="run on an existing Dask cluster (scheduler address, e.g. tcp://host:8786)")
@@ -29,16 +29,6 @@ def add_parser(sub) -> None:
     w.add_argument("--allow-path", dest="allow_paths", action="append", default=[], metavar="DIR",
                    help="another folder the base and pathway files may come from (repeatable)")
     w.add_argument("--no-plots", dest="plots", action="store_false", help="skip the PNG charts")
-
-
-def _count(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got '{text}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got '{text}'")
-    return v
 
 
 def run(args: argparse.Namespace) -> int:

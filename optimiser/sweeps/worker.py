@@ -9,8 +9,9 @@ those values share one warm session. ``cp`` mode and multi-year plans, which war
 re-solves do not cover, load and solve each scenario cold (factors applied to the tables).
 
 Determinism: chunks are fixed by the sweep (never by the number of workers), and the first
-solve of each session in a chunk is cold, so a scenario's answer depends only on its chunk,
-whichever process, machine or retry solves it. Sessions are kept per process
+solve of each session in a chunk is cold (in ``milp`` every solve is: a previous plan as a
+start did not pay), so a scenario's answer depends only on its chunk, whichever process,
+machine or retry solves it. Sessions are kept per process
 (:data:`_SESSIONS`, a few at most): this is worker state, not library state.
 """
 
@@ -153,7 +154,11 @@ def _solve(job: Job, p: Point, fresh: set) -> dict:
     if not job.warm:
         return _solve_cold(job, p, cold)
     key, session = _session(job, cold)
-    strategy = "cold" if key not in fresh else None
+    # lp: the previous basis (after a cold first solve per chunk). milp: every solve cold in
+    # the live session (presolved, no starting plan): the model is still not reloaded or
+    # recompiled, and the previous plan as a MIP start made the example's sweep slower
+    # (0.049 s against 0.034 s per sample, benchmarks/README.md)
+    strategy = "cold" if (key not in fresh or job.mode == "milp") else None
     fresh.add(key)
     sol = session.solve(changes, strategy=strategy)
     rec = record(sol.instance, sol.model, sol.status, sol.objective, sol.values)
