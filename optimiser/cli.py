@@ -234,7 +234,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.report:
         from .report.command import after_solve
 
-        after_solve(out_dir)
+        try:
+            after_solve(out_dir)
+        except CarepathError as exc:  # the plan stands: its exit code is the solve's
+            print(f"carepath: the report could not be written: {exc}", file=sys.stderr)
     if args.timings:
         import json
 

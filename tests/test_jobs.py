@@ -342,10 +342,54 @@ def test_a_failing_scenario_does_not_stop_the_others(tree: Path,
 
     monkeypatch.setattr(optimiser.api, "solve", solve)
     out = run_job(tree / "jobs" / "job.yaml")
-    assert out.exit_code == 1 and out.complete
+    # the others ran and are stored, but a run with a failed scenario is not complete: latest
+    # does not move to it, and the next run (the failure gone) runs again rather than skip
+    assert out.exit_code == 1 and not out.complete
     status = {s["name"]: (s["status"], s.get("message")) for s in out.manifest["scenarios"]}
     assert status == {"tiny": ("optimal", None), "broke": ("infeasible", None),
                       "slow": ("error", "RuntimeError: solver crashed")}
+    assert folders.latest(tree / "out") is None
+    monkeypatch.setattr(optimiser.api, "solve", real)
+    again = run_job(tree / "jobs" / "job.yaml")
+    assert not again.skipped and again.complete and again.exit_code == 3
+    assert folders.latest(tree / "out").name == again.folder.name
+
+
+def test_a_skipped_run_repairs_latest(tree: Path) -> None:
+    """A run killed after it was marked complete but before latest moved: the re-run is
+    skipped (nothing to solve) and points latest at it."""
+    first = run_job(tree / "jobs" / "job.yaml")
+    (tree / "out" / "latest").unlink()
+    again = run_job(tree / "jobs" / "job.yaml")
+    assert again.skipped and folders.latest(tree / "out").name == first.folder.name
+
+
+def test_a_nan_override_is_a_located_error(tree: Path) -> None:
+    job = tree / "jobs" / "nan.yaml"
+    job.write_text("job: j\noutput_root: ../out\nscenarios:\n  - config: ../configs/tiny.yaml\n"
+                   "    set: {constraints.budget: .nan}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_job(job)
+    assert [str(i) for i in exc.value.issues] == [
+        f"{job}:5:31: scenarios[0].set.constraints.budget: must be a finite number"]
+    assert not (tree / "out").exists()
+
+
+def test_a_path_through_a_symbolic_link_is_the_file_checked(tree: Path) -> None:
+    """``deep/../../x.yaml`` after a link to a deeper folder names, for the system, a file
+    other than the text says; it is refused rather than loading an unchecked file."""
+    # followed: jobs/deep -> configs/a/b, then ../.. -> configs/tiny.yaml (inside, checked);
+    # as text: jobs/deep/../../tiny.yaml -> tiny.yaml at the root (another file)
+    (tree / "configs" / "a" / "b").mkdir(parents=True)
+    (tree / "jobs" / "deep").symlink_to(tree / "configs" / "a" / "b", target_is_directory=True)
+    (tree / "tiny.yaml").write_text((tree / "configs" / "tiny.yaml").read_text()
+                                    .replace("Tiny test", "Another file"))
+    job = tree / "jobs" / "link.yaml"
+    job.write_text("job: j\noutput_root: ../out\nscenarios:\n"
+                   "  - config: deep/../../tiny.yaml\n")
+    with pytest.raises(ConfigError) as exc:
+        load_job(job)
+    assert "symbolic link" in str(exc.value.issues[0])
 
 
 def test_a_sweep_scenario(tree: Path) -> None:

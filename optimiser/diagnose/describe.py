@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..load import Scenario
 from ..results.text import money
+from ..results.worth import setting_of as _setting_in
 
 
 def year_of(scenario: Scenario, row: pd.Series) -> int | None:
@@ -69,8 +70,8 @@ def location(scenario: Scenario, row: pd.Series) -> tuple[str, str]:
 
 
 def setting_of(row: pd.Series) -> str:
-    """The setting of a ``setting_cap[l,p,s,setting(,year)]`` row."""
-    return str(row["name"]).rstrip("]").split("[", 1)[1].split(",")[3]
+    """The setting of a ``setting_cap`` row."""
+    return _setting_in(row["name"])
 
 
 def _fmt(v: float) -> str:

@@ -18,6 +18,17 @@ LOCK_HELD = 5
 """Exit code when another run holds the output root's lock."""
 
 
+def _echo(line: str) -> None:
+    """A terminal line; a reader that went away (``| head``, a dead mail pipe) must not stop
+    an unattended run: the rest goes to the log only."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def add_parser(sub) -> None:
     r = sub.add_parser("run", help="run a scheduled job: its scenarios, manifest, database rows")
     r.add_argument("job", metavar="JOB", help="job file (YAML: job, output_root, database, scenarios)")
@@ -33,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         outcome = run_job(args.job, force=args.force, allow_paths=tuple(args.allow_paths),
-                          echo=lambda line: print(line, flush=True))
+                          echo=_echo)
     except LockHeld as exc:
         print(f"carepath: {exc}; not started (exit {LOCK_HELD})", file=sys.stderr)
         return LOCK_HELD

@@ -88,6 +88,12 @@ def completed(root: Path, run_id: str) -> list[tuple[Path, dict[str, Any]]]:
             if m is not None and m.get("complete") is True and m.get("run_id") == run_id]
 
 
+def newest_complete(root: Path) -> Path | None:
+    """The newest complete run folder under ``root`` (any run id), or None."""
+    done = [p for p, m in runs(root) if m is not None and m.get("complete") is True]
+    return done[-1] if done else None
+
+
 def incomplete(root: Path, exclude: Path | None = None) -> list[Path]:
     """Run folders of runs that did not complete (killed, or their database write failed)."""
     return [p for p, m in runs(root) if p != exclude and (m is None or m.get("complete") is not True)]
@@ -104,7 +110,10 @@ def point_latest(root: Path, folder: Path) -> Path:
             tmp.unlink()
         os.symlink(folder.name, tmp, target_is_directory=True)
     except (OSError, NotImplementedError):
-        return write_atomic(root / LATEST_TXT, (folder.name + "\n").encode())
+        written = write_atomic(root / LATEST_TXT, (folder.name + "\n").encode())
+        if (root / LATEST).is_symlink():  # an older pointer would be read first
+            (root / LATEST).unlink()
+        return written
     try:
         os.replace(tmp, root / LATEST)
     except OSError:

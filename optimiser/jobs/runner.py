@@ -121,9 +121,22 @@ def run_job(path: str | os.PathLike[str], *, force: bool = False,
                 folder, manifest = done
                 log.event("skip", folder=str(folder), message="unchanged inputs, versions "
                           "and options: nothing to solve")
+                # a run killed between marking itself complete and moving `latest`
+                now = folders.latest(root)
+                if now is None or now.resolve() != folder.resolve():
+                    if folders.newest_complete(root) == folder:
+                        folders.point_latest(root, folder)
+                        log.event("latest", folder=folder.name, message="latest moved to "
+                                  "the newest complete run")
                 say(f"{job.name}: skipped: inputs, versions and options are unchanged since "
                     f"run {rid[:12]}, complete in {folder} (--force runs it again)")
                 return JobOutcome(0, rid, True, folder, manifest, stale_lock=lock.stale)
+        try:  # fail before solving, not after, when the database cannot be reached
+            _db().completed_run_ids(job.database)
+        except Exception as exc:
+            log.event("error", message=f"cannot read the results database: {exc}")
+            raise CarepathError(f"cannot read the results database {job.database_shown}: "
+                                f"{_why(exc)}; nothing was solved") from exc
         left = folders.incomplete(root)
         if left:
             log.event("incomplete_runs", folders=[p.name for p in left],
@@ -201,11 +214,21 @@ def _execute(job: Job, vers: dict, rid: str, started: datetime, log: RunLog, for
         log.event("run_finish", exit_code=1, complete=False, folder=folder.name)
         say(f"{job.name}: {why}; the run is not complete and latest was not moved")
         return JobOutcome(1, rid, False, folder, manifest, None, complete=False)
-    manifest["complete"] = True
     manifest["database"]["rows"] = rows
+    log.event("database", rows=rows, database=job.database_shown)
+    failed = [s["name"] for s in manifest["scenarios"] if s["status"] == "error"]
+    if failed:
+        # stored for inspection, but not complete: the next run tries again, latest stays
+        manifest["complete"] = False
+        folders.write_manifest(folder, manifest)
+        log.event("run_finish", exit_code=code, complete=False, folder=folder.name,
+                  message=f"failed: {', '.join(failed)}")
+        say(_closing(job, manifest, rows, folder)
+            + f"; not complete ({', '.join(failed)} failed): latest was not moved")
+        return JobOutcome(code, rid, False, folder, manifest, rows, complete=False)
+    manifest["complete"] = True
     folders.write_manifest(folder, manifest)
     pointer = folders.point_latest(root, folder)
-    log.event("database", rows=rows, database=job.database_shown)
     log.event("run_finish", exit_code=code, complete=True, folder=folder.name,
               latest=pointer.name)
     say(_closing(job, manifest, rows, folder))

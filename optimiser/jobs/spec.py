@@ -28,6 +28,7 @@ job file.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, replace
@@ -318,12 +319,22 @@ def _plan(config: JobOptions, doc: Document, file: Path, roots: list[Path], allo
     rel = entry.config if kind == "config" else entry.sweep
     assert rel is not None
     try:
-        confine(file, rel, roots, doc, ("scenarios", i, kind), YAML_SUFFIXES, "a .yaml or .yml")
+        target = confine(file, rel, roots, doc, ("scenarios", i, kind), YAML_SUFFIXES,
+                         "a .yaml or .yml")
     except ConfigError as exc:  # confine speaks of a config; here the file is a job file
         raise ConfigError([replace(x, message=x.message.replace("the config's folder",
                                                                 "the job file's folder"))
                            for x in exc.issues]) from None
     shown = os.path.normpath(os.path.join(os.path.dirname(file), rel))
+    if Path(shown).resolve() != target:  # `..` after a symbolic link: not the file checked
+        raise ConfigError([doc.issue(("scenarios", i, kind), f"'{rel}' names another file once "
+                                     "its symbolic links are followed; write the path without "
+                                     "'..' after a link")])
+    bad = [k for k, v in (entry.set or {}).items()
+           if isinstance(v, float) and not math.isfinite(v)]
+    if bad:
+        raise ConfigError([doc.issue(("scenarios", i, "set", k), "must be a finite number")
+                           for k in bad])
     here = file.resolve().parent
     if kind == "config":
         sets = {override_text(k, v): k for k, v in (entry.set or {}).items()}
@@ -355,7 +366,7 @@ def _relative(files: list[tuple[str, str]], here: Path) -> tuple[tuple[str, str]
     from, so the run id does not depend on the working directory)."""
     out = []
     for path, digest in files:
-        rel = os.path.relpath(os.path.abspath(path), here)
+        rel = os.path.relpath(os.path.realpath(path), here)  # `here` is resolved too
         out.append((Path(rel).as_posix(), digest))
     return tuple(out)
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CarepathError
+from ..results.tables import DEFINITIONS
 
 PARTS = ("buy", "make", "fixed", "overhead", "expansion", "setup")
 """Cost parts in summary.json (``cost``, and ``baseline_parts`` since it was added)."""
@@ -311,7 +312,7 @@ def binding(run: Run) -> pd.DataFrame:
     """Binding limits other than flow balances and block-contract payments (which bind by
     construction), largest |shadow price| first, ties in file order."""
     c = run.constraints
-    keep = c["binding"] & ~c["kind"].isin(["flow", "payment"])
+    keep = c["binding"] & ~c["kind"].isin(DEFINITIONS)
     b = c[keep].copy()
     b["worth"] = b["shadow_price"].abs()
     b["order"] = np.arange(len(b))

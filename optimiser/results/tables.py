@@ -20,6 +20,10 @@ CONSTRAINT_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider",
                       "valid_from", "valid_to", "meaning"]
 RESOURCE_COLUMNS = ["resource", "capacity", "expansion_steps", "used", "utilisation"]
 BINDING_TOLERANCE = 1e-6
+DEFINITIONS = frozenset({"flow", "payment", "persistence", "setup", "held_expansion"})
+"""Row kinds that define a variable rather than limit the plan (flow balances, payments,
+a service's running and start, kept staff increments): tight at every optimum, they are
+never listed among the binding limits."""
 
 
 def clean(a: np.ndarray | pd.Series) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .result import Result
+from .tables import DEFINITIONS
 
 _SYMBOL = {"GBP": "£", "EUR": "€", "USD": "$"}
 _KIND_WORDS = {
@@ -129,7 +130,7 @@ def _make_buy(alloc: pd.DataFrame, cur: str) -> list[str]:
 
 def _binding(cons: pd.DataFrame, cur: str, mode: str, top: int) -> list[str]:
     kinds = cons["kind"].to_numpy()
-    bmask = cons["binding"].to_numpy(bool) & (kinds != "flow") & (kinds != "payment")
+    bmask = cons["binding"].to_numpy(bool) & ~np.isin(kinds, list(DEFINITIONS))
     n_binding = int(bmask.sum())
     if not n_binding:
         return ["No limit binds: the plan is the cheapest without any constraint biting."]

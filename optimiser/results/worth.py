@@ -28,6 +28,11 @@ def _span(up: bool, limit: float, lo: float, hi: float, unit: str) -> str:
     return ""
 
 
+def setting_of(name) -> str:
+    """The setting of a ``setting_cap[l,p,s,setting(,year)]`` row name."""
+    return str(name).rstrip("]").split("[", 1)[1].split(",")[3]
+
+
 def sentence(row, scenario: Scenario, volume: dict) -> str:
     sp = row.shadow_price
     if pd.isna(sp) or abs(sp) <= TINY:
@@ -44,7 +49,7 @@ def sentence(row, scenario: Scenario, volume: dict) -> str:
                 if sp > 0 else f"each extra {row.activity} in {row.locality} saves "
                 f"{money(-sp, cur, 2)}")
     if kind == "setting_cap":
-        setting = str(row.name).rstrip("]").split(",")[-1]
+        setting = setting_of(row.name)
         return (f"allowing one more {row.activity} in {setting} in {row.locality} saves "
                 f"{money(-sp, cur, 2)}" + _span(True, limit, lo, hi, ""))
     if kind == "pace":
@@ -100,7 +105,7 @@ def _sentences(kind: str, f: dict[str, list], cur: str, volume: dict) -> list[st
         return [f"one more unit of {r} {'saves' if v < 0 else 'costs'} {mm}{t}"
                 for r, v, mm, t in zip(col["resource"], sp, m, _spans(True, limit, lo, hi, " units"))]
     if kind == "setting_cap":
-        settings = [str(n).rstrip("]").split(",")[-1] for n in f["name"]]
+        settings = [setting_of(n) for n in f["name"]]
         m = _money([-v for v in sp], cur, 2)
         return [f"allowing one more {a} in {g} in {loc} saves {mm}{t}"
                 for a, g, loc, mm, t in zip(col["activity"], settings, col["locality"], m,

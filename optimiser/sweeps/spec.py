@@ -181,8 +181,11 @@ def load_sweep(path: str | os.PathLike[str], *,
 def _check_axis(doc: Document, base: str, allow_paths, path: str, values: tuple,
                 spec) -> list[Issue]:
     """Each value of one axis applied to the base as ``--set`` would be; a refused value is
-    reported at its place in the sweep file (the axis, for a range)."""
+    reported at its place in the sweep file (the axis, for a range). A range is checked at
+    both ends: the config's number rules are intervals, so the values between pass too."""
     out: list[Issue] = []
+    if isinstance(spec, Range):
+        values = tuple(dict.fromkeys((values[0], values[-1])))
     for i, v in enumerate(values):
         try:
             load(base, overrides=[setting(path, v)], allow_paths=allow_paths)

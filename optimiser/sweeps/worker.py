@@ -27,10 +27,12 @@ import numpy as np
 
 from ..backends import SolveOptions, Status, get_backend
 from ..compile import compile_model
+from ..compile.budget import carried_slack
 from ..errors import CarepathError, ConfigError
 from ..load import Scenario, load
 from ..model import LinearModel
 from ..results import costs
+from ..results.tables import DEFINITIONS
 from ..warm import Changes, warm_start
 from .plan import Point
 from .spec import setting
@@ -138,8 +140,11 @@ def _reload(job: Job, cold: tuple[str, ...]) -> Scenario:
 def _session(job: Job, cold: tuple[str, ...]):
     key = (job.key, cold)
     s = _SESSIONS.get(key)
-    if s is None:
+    if s is None and key not in _SESSIONS:
         base = _reload(job, cold)
+        if base.instance.years.count > 1:
+            _SESSIONS[key] = None
+            return key, None
         s = warm_start(base, mode=job.mode, backend=job.backend, time_limit=job.options.time_limit,
                        mip_gap=job.options.mip_gap, threads=job.options.threads)
         _SESSIONS[key] = s
@@ -154,6 +159,8 @@ def _solve(job: Job, p: Point, fresh: set) -> dict:
     if not job.warm:
         return _solve_cold(job, p, cold)
     key, session = _session(job, cold)
+    if session is None:  # the overrides made a multi-year plan: no warm re-solves
+        return _solve_cold(job, p, split(p, False)[1])
     # lp: the previous basis (after a cold first solve per chunk). milp: every solve cold in
     # the live session (presolved, no starting plan): the model is still not reloaded or
     # recompiled, and the previous plan as a MIP start made the example's sweep slower
@@ -219,11 +226,9 @@ def record(inst, model: LinearModel, status: Status, objective: float | None,
         [costs.baseline(inst.at_year(t))["total"] for t in range(years.count)]))
     rec: dict = {"status": status.value, "objective": None, "baseline_cost": base,
                  "savings": None, "make_share": None, "binding": "", "n_binding": 0,
-                 "budget_breached": False if inst.budget is not None else None}
+                 "budget_breached": None}
     if not status.has_solution or values is None:
-        if status is Status.INFEASIBLE:
-            rec["budget_breached"] = None  # decided by a solve without the budget
-        return rec
+        return rec  # infeasible: decided by a solve without the budget; else unknown
     x = values[model.block("x")]
     made = np.tile(inst.arcs["mode"].to_numpy() == "make", years.count)
     total = float(x.sum())
@@ -232,8 +237,14 @@ def record(inst, model: LinearModel, status: Status, objective: float | None,
     tol = 1e-6 * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(model.row_lb, posinf=0, neginf=0)),
                                             np.abs(np.nan_to_num(model.row_ub, posinf=0, neginf=0))))
     tight = (np.abs(act - model.row_lb) <= tol) | (np.abs(act - model.row_ub) <= tol)
-    binding = np.flatnonzero(tight & (kinds != "flow") & (kinds != "payment"))
+    carried = carried_slack(model, values, years.budgets, years.carry_over)
+    if carried is not None:  # a carried budget binds when the year truly leaves nothing
+        rows, slack = carried
+        tight[rows] = np.abs(slack) <= tol[rows]
+    binding = np.flatnonzero(tight & ~np.isin(kinds, list(DEFINITIONS)))
     names = model.row_meta["name"].to_numpy()[binding]
+    if inst.budget is not None:
+        rec["budget_breached"] = False
     rec.update(objective=float(objective), savings=base - float(objective),
                make_share=float(x[made].sum() / total) if total > 0 else None,
                binding=";".join(map(str, names)), n_binding=int(len(binding)))

@@ -43,6 +43,7 @@ import pandas as pd
 
 from ..load import Scenario
 from ..results.result import Result
+from ..results.tables import DEFINITIONS
 
 COLUMNS = ["point", "quality_floor", "status", "objective", "savings", "cost_increase",
            "marginal_cost", "make_share", "binding", "knee"]
@@ -313,7 +314,7 @@ def _row(point: int, q: float, r: Result) -> dict:
     row["make_share"] = round(made / total, 6) if total > 0 else math.nan
     c = r.constraints
     kinds = c["kind"].to_numpy()
-    bind = c["binding"].to_numpy(bool) & (kinds != "flow") & (kinds != "payment")
+    bind = c["binding"].to_numpy(bool) & ~np.isin(kinds, list(DEFINITIONS))
     row["binding"] = ";".join(c["name"].to_numpy(object)[bind].tolist())
     return row
 
