@@ -47,6 +47,7 @@ REL = 1e-6
 PENNY = 0.011
 """summary.json rounds money to pennies."""
 START = 2030
+FIVE_YEAR = __import__("pathlib").Path(__file__).resolve().parent.parent / "configs" / "northshire_five_year.yaml"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -412,6 +413,55 @@ def test_carry_over_makes_a_plan_feasible(backend):
     assert by_year(r, "carry") == pytest.approx([4000, 3000, 500], abs=PENNY)
     assert r.summary["savings"] == pytest.approx(0, abs=PENNY)
     assert_plan_checks(r)
+
+
+@pytest.mark.parametrize("mode", ["lp", "milp"])
+def test_a_carried_budget_reports_what_each_year_truly_leaves(mode):
+    """The budget rows' slack is budget + carry - spend (14000 - 10000 = 4000,
+    14000 + 4000 - 15000 = 3000, 20000 + 3000 - 22500 = 500, by hand above), whatever value
+    the solver gave the carry columns; none binds, so none is listed as binding."""
+    r = solve(CARRY, mode=mode)
+    b = r.constraints[r.constraints["kind"] == "budget"]
+    assert list(b["slack"]) == pytest.approx([4000, 3000, 500], abs=1e-6)
+    assert not b["binding"].any()
+
+
+def test_definitions_are_not_binding_limits():
+    """Persistence, setup and kept increments are tight at every optimum (they define o, u
+    and k): the terminal's binding limits leave them out, as flow balances. The five-year
+    example has all three tight (the hub runs every year, its staff grow)."""
+    from optimiser.results.text import _binding
+
+    r = optimiser.solve(optimiser.load(FIVE_YEAR))
+    tight = set(r.constraints.loc[r.constraints["binding"], "kind"])
+    assert {"persistence", "setup", "held_expansion"} <= tight
+    lines = " ".join(_binding(r.constraints, "GBP", "milp", 10_000))
+    assert not any(f"{k}[" in lines for k in ("persistence", "setup", "held_expansion"))
+
+
+CAPPED = scenario(
+    {
+        "horizon": {"start": START, "years": 2},
+        "localities": {"north": {"population": 1000}},
+        "providers": {
+            "hosp": {"setting": "hospital", "mode": "buy", "prices": {"copd.review": 100}},
+            "hub": {"setting": "community", "mode": "make", "costs": {"copd.review": 50}},
+        },
+    },
+    pathway("copd", 100, step("review", 1, "hospital", "community",
+                              max_share={"community": 0.6})),
+)
+# D = 100 a year; the hub (50) takes its cap of 60, the hospital (100) the rest: one more
+# activity allowed in community saves 100 - 50 = 50 in each year (no discounting), until
+# the cap reaches 100 (40 more).
+
+
+def test_a_setting_cap_sentence_names_its_setting_in_every_year():
+    r = solve(CAPPED, mode="lp")
+    caps = r.constraints[r.constraints["kind"] == "setting_cap"]
+    assert list(caps["meaning"]) == [
+        f"{START + t}: allowing one more copd.review in community in north saves £50.00, for "
+        "up to 40 more" for t in range(2)]  # the price holds until the hub has all 100
 
 
 @pytest.mark.parametrize("backend", MILP_BACKENDS)

@@ -938,3 +938,18 @@ def test_cli_summary_and_files(world, monkeypatch, capsys):
     # a second run solves nothing and says so
     assert cli_main(["sweep", "sweeps/b.yaml", "--out", "o", "--workers", "1", "--no-plots"]) == 0
     assert "(0 solved now)" in capsys.readouterr().out
+
+
+def test_an_override_that_makes_a_multi_year_plan_is_solved_cold(world):
+    """Varying horizon.years turns the one-year base into a two-year plan for one scenario:
+    warm re-solves cover one year only, so that scenario is solved cold, not failed."""
+    put(world, "configs/h1.yaml", BASE + "horizon: {start: 2030, years: 1}\n")
+    f = put(world, "sweeps/h.yaml", sweep_text("../configs/h1.yaml", {"horizon.years": [1, 2]},
+                                               extra="mode: lp\n"))
+    t = sweep(f, out=world / "out", workers=1, plots=False).table
+    assert list(t["status"]) == ["optimal", "optimal"]
+    one = optimiser.solve(optimiser.load(world / "configs/h1.yaml"), mode="lp")
+    two = optimiser.solve(optimiser.load(world / "configs/h1.yaml", overrides=["horizon.years=2"]),
+                          mode="lp")
+    assert list(t["objective"]) == pytest.approx([one.objective, two.objective], rel=REL)
+

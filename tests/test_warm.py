@@ -480,3 +480,19 @@ def test_time_limit_is_per_call():
         left = h.getOptionValue("time_limit")[1] - h.getRunTime()
         assert 4 < left <= 5
     assert s.solve(time_limit=1e9).status is Status.OPTIMAL
+
+
+@pytest.mark.parametrize("budget", [None, 50_000_000.0])
+def test_a_warm_budget_change_reaches_the_check(budget):
+    """A removed or raised budget is the one the independent check uses: with north at
+    300,000 people the plan costs more than the loaded budget of £5m, which must not be
+    held against it; the check agrees with the cold solve of the same scenario."""
+    sc = optimiser.load(TINY)
+    assert sc.instance.budget == 5_000_000
+    s = warm_start(sc, mode="lp")
+    ch = Changes(budget=budget, population={"north": 300_000})
+    res = s.solve(ch).result()
+    ref = cold(TINY, sc, ch, "lp")
+    assert res.status == ref.status == Status.OPTIMAL and res.objective > 5_000_000
+    assert res.summary["check"]["max_violation"] == ref.summary["check"]["max_violation"] == 0
+
