@@ -9,7 +9,6 @@ import pandas as pd
 
 from .. import __version__
 from ..backends.base import SolverOutput, Status
-from ..compile.budget import carried_slack
 from ..instance import Instance
 from ..load import Scenario
 from ..model import LinearModel
@@ -89,7 +88,7 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         summary["by_year"] = plan_years(inst, parts, base_by_year, running, k, started)
         summary["payback_year"] = payback_year(summary["by_year"])
     cons = tables.constraints(model, v, duals, ranges)
-    carried = carried_slack(model, v, years.budgets, years.carry_over)
+    carried = tables.carried_slack(model, v, years.budgets, years.carry_over)
     if carried is not None:  # a carried budget's slack is what the year truly leaves
         rows, slack = carried
         limit = cons["limit"].to_numpy(float)[rows]

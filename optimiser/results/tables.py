@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..instance import Instance
 from ..model import LinearModel, text
+from ..compile.budget import CARRY_UNIT
 from . import costs
 
 ALLOCATION_COLUMNS = ["locality", "pathway", "step", "provider", "setting", "mode", "volume",
@@ -104,3 +105,26 @@ def quality_achieved(inst: Instance, x: np.ndarray) -> dict[str, float | None]:
     g = frame.groupby(["locality", "pathway"], sort=False).sum()
     return {f"{loc}/{pw}": (round(q / v, 6) if v > 1e-9 else None)
             for (loc, pw), q, v in zip(g.index.tolist(), g["qx"].tolist(), g["x"].tolist())}
+
+
+def carried_slack(model, values: np.ndarray, budgets, carry_over: bool):
+    """What each year truly leaves of its budget, for reports: ``(rows, slack)`` with the
+    budget rows' positions and ``budget[t] + carry[t-1] - spend[t]``, the carry recomputed
+    from spending (``c`` may sit anywhere below the unspent amount, so a row's own slack
+    says nothing with ``carry_over``). None without a budget or without carry-over."""
+    if budgets is None or not carry_over:
+        return None
+    kinds = model.row_meta["kind"].to_numpy()
+    rows = np.flatnonzero(kinds == "budget")
+    t = model.row_meta["year"].to_numpy(np.int64)[rows]
+    act = (model.A @ values)[rows]
+    c = values[model.block("c")]
+    c_out = np.array([c[y] if y < len(c) else 0.0 for y in t])
+    c_in = np.array([c[y - 1] if 0 < y <= len(c) else 0.0 for y in t])
+    spend = act - CARRY_UNIT * (c_out - c_in)
+    slack = np.zeros(len(rows))
+    carried = 0.0
+    for i in np.argsort(t, kind="stable"):  # one row per year: a loop over the years
+        slack[i] = budgets[t[i]] + carried - spend[i]
+        carried = max(slack[i], 0.0)
+    return rows, slack

@@ -27,12 +27,11 @@ import numpy as np
 
 from ..backends import SolveOptions, Status, get_backend
 from ..compile import compile_model
-from ..compile.budget import carried_slack
 from ..errors import CarepathError, ConfigError
 from ..load import Scenario, load
 from ..model import LinearModel
 from ..results import costs
-from ..results.tables import DEFINITIONS
+from ..results.tables import DEFINITIONS, carried_slack
 from ..warm import Changes, warm_start
 from .plan import Point
 from .spec import setting
