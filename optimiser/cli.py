@@ -80,14 +80,21 @@ def _parser() -> argparse.ArgumentParser:
     common(e)
     e.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
     e.add_argument("--backend", metavar="NAME", help="override solve.backend")
+    def solver(sp: argparse.ArgumentParser, each: str = "the solver", mode=None) -> None:
+        """--mode, --backend, --time-limit, --mip-gap and --threads."""
+        if mode is None:
+            sp.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
+        else:
+            sp.add_argument("--mode", type=mode, metavar="lp|milp", help="override solve.mode")
+        sp.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
+        sp.add_argument("--time-limit", type=_positive, metavar="S", help=f"seconds {each} may run")
+        sp.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
+        sp.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
+
     s = sub.add_parser("solve", help="solve a config and write the plan")
     common(s)
     s.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario-slug>/)")
-    s.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
-    s.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
-    s.add_argument("--time-limit", type=_positive, metavar="S", help="seconds the solver may run")
-    s.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
-    s.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
+    solver(s)
     s.add_argument("--timings", action="store_true",
                    help="print seconds per stage to stderr as one JSON line (for benchmarks)")
     s.add_argument("--report", action="store_true",
@@ -97,11 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     f.add_argument("--points", type=_points, default=11, metavar="N",
                    help="floors from the cost-optimal level to the best reachable (default 11)")
     f.add_argument("--out", metavar="DIR", help="output folder (default runs/<scenario-slug>/frontier/)")
-    f.add_argument("--mode", choices=["lp", "milp", "cp"], help="override solve.mode")
-    f.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
-    f.add_argument("--time-limit", type=_positive, metavar="S", help="seconds each solve may run")
-    f.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
-    f.add_argument("--threads", type=int, metavar="N", help="solver threads (CP-SAT workers)")
+    solver(f, "each solve")
     a = sub.add_parser("alternatives", help="near-optimal plans that differ most from the optimum "
                        "and from each other")
     common(a)
@@ -111,11 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="cost allowed above the optimum, as a fraction (default 0.02 = 2%%)")
     a.add_argument("--out", metavar="DIR",
                    help="output folder (default runs/<scenario-slug>/alternatives/)")
-    a.add_argument("--mode", type=_alt_mode, metavar="lp|milp", help="override solve.mode")
-    a.add_argument("--backend", metavar="NAME", help=f"override solve.backend ({', '.join(REGISTRY)})")
-    a.add_argument("--time-limit", type=_positive, metavar="S", help="seconds each solve may run")
-    a.add_argument("--mip-gap", type=_gap, metavar="G", help="relative MIP gap (default 1e-6)")
-    a.add_argument("--threads", type=int, metavar="N", help="solver threads")
+    solver(a, "each solve", _alt_mode)
     r = sub.add_parser("report", help="write report.html and report.xlsx for a run folder")
     r.add_argument("run_dir", metavar="RUN_DIR", help="a folder written by carepath solve")
     from .sweeps.cli import add_parser as add_sweep

@@ -96,6 +96,17 @@ def read_file(path: FsPath, shown: str, limit: int = MAX_BYTES,
     return raw, hashlib.sha256(raw).hexdigest()
 
 
+def read_mapping(path: str | os.PathLike[str], expected: str) -> tuple[Document, str]:
+    """A YAML file whose top level must be a mapping: its document and sha256 (``expected``
+    says what the file should hold when it is not a mapping)."""
+    shown = os.fspath(path)
+    raw, digest = read_file(FsPath(shown), shown)
+    doc = parse_bytes(raw, shown)
+    if not isinstance(doc.data, dict):
+        raise ConfigError([Issue(shown, 1, 1, "", f"expected {expected}")])
+    return doc, digest
+
+
 def load(
     path: str | os.PathLike[str],
     *,
@@ -110,11 +121,8 @@ def load(
     started = time.perf_counter()
     shown = os.fspath(path)
     cfg_path = FsPath(shown)
-    raw, digest = read_file(cfg_path, shown)
-    doc = parse_bytes(raw, shown)
-    if not isinstance(doc.data, dict):
-        raise ConfigError([Issue(shown, 1, 1, "", "expected a mapping of keys to values "
-                                 "(scenario, pathways, localities, providers, ...)")])
+    doc, digest = read_mapping(shown, "a mapping of keys to values (scenario, pathways, "
+                               "localities, providers, ...)")
     issues: list[Issue] = overrides_mod.apply(doc, tuple(overrides))
     config, found = validate(ScenarioConfig, doc)
     issues += found

@@ -38,9 +38,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..errors import ConfigError, Issue, SolverUnavailable
-from ..load import YAML_SUFFIXES, Scenario, confine, load, read_file
+from ..load import YAML_SUFFIXES, Scenario, confine, load, read_mapping
 from ..validate import suggest, validate
-from ..yamlio import Document, parse_bytes
+from ..yamlio import Document
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
 """A scenario name: it is a folder name and a database key."""
@@ -191,11 +191,7 @@ def load_job(path: str | os.PathLike[str], *,
     every problem at once (nothing is solved or written)."""
     shown = os.fspath(path)
     file = Path(shown)
-    raw, _ = read_file(file, shown)
-    doc = parse_bytes(raw, shown)
-    if not isinstance(doc.data, dict):
-        raise ConfigError([Issue(shown, 1, 1, "", "expected a job: job, output_root, database, "
-                                 "scenarios")])
+    doc, _ = read_mapping(shown, "a job: job, output_root, database, scenarios")
     top, issues = validate(_JobTop, doc)
     raw = doc.data.get("scenarios")
     entries: list[tuple[int, JobScenario]] = []

@@ -28,9 +28,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import ConfigError, Issue
-from ..load import YAML_SUFFIXES, Scenario, confine, load, read_file
+from ..load import YAML_SUFFIXES, Scenario, confine, load, read_mapping
 from ..validate import validate
-from ..yamlio import Document, parse_bytes
+from ..yamlio import Document
 
 Scalar = float | int | bool | str | None
 
@@ -144,10 +144,7 @@ def load_sweep(path: str | os.PathLike[str], *,
     problem at once."""
     shown = os.fspath(path)
     file = Path(shown)
-    raw, digest = read_file(file, shown)
-    doc = parse_bytes(raw, shown)
-    if not isinstance(doc.data, dict):
-        raise ConfigError([Issue(shown, 1, 1, "", "expected a sweep: base, vary, samples")])
+    doc, digest = read_mapping(shown, "a sweep: base, vary, samples")
     config, issues = validate(SweepConfig, doc)
     if config is not None and config.backend is not None:
         from ..backends import REGISTRY
