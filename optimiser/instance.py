@@ -76,13 +76,23 @@ class Instance:
     resources: pd.DataFrame
     caps: pd.DataFrame
     floors: pd.DataFrame
-    budget: float | None
     max_shift: float | None
     declared_shares: pd.DataFrame
     years: Years = field(default_factory=Years)
-    """The horizon; ``budget`` is year 0's (in :meth:`at_year`'s view, year t's)."""
+    """The horizon, with every year's budget."""
     year: int = 0
     """Which year's numbers these are (see :meth:`at_year`)."""
+
+    @property
+    def budget(self) -> float | None:
+        """This year's budget (year 0's, or year t's in :meth:`at_year`'s view)."""
+        b = self.years.budgets
+        return None if b is None else b[self.year]
+
+    def with_budget(self, budget: float | None) -> Instance:
+        """The instance with one budget for every year (None: no budget)."""
+        return replace(self, years=replace(
+            self.years, budgets=None if budget is None else (float(budget),) * self.years.count))
 
     def at_year(self, t: int) -> Instance:
         """Year t's instance: patients, demand bounds, baseline demand and baseline volumes
@@ -96,9 +106,7 @@ class Instance:
         scaled = ("patients", "fixed", "ymin", "ymax", "dmax", "d0")
         demand = self.demand.assign(**{c: self.demand[c].to_numpy(float) * f for c in scaled})
         x0 = self.arcs["x0"].to_numpy(float) * f[self.arcs["dem"].to_numpy(np.int64)]
-        budgets = self.years.budgets
-        return replace(self, demand=demand, arcs=self.arcs.assign(x0=x0), year=t,
-                       budget=None if budgets is None else budgets[t])
+        return replace(self, demand=demand, arcs=self.arcs.assign(x0=x0), year=t)
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -396,7 +404,6 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
 
     floors = _floors_frame(config, pathways)
     years = years_of(config)
-    budgets = years.budgets
 
     return Instance(
         localities=localities,
@@ -409,7 +416,6 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         resources=resources,
         caps=caps,
         floors=floors,
-        budget=None if budgets is None else budgets[0],
         max_shift=config.constraints.max_shift,
         declared_shares=declared,
         years=years,

@@ -257,8 +257,6 @@ def build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet = Ta
         resources=resources,
         caps=caps,
         floors=floors,
-        budget=(config.constraints.budget[0] if isinstance(config.constraints.budget, list)
-                else config.constraints.budget),
         max_shift=config.constraints.max_shift,
         declared_shares=declared,
         years=years_of(config),

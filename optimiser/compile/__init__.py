@@ -31,9 +31,9 @@ def compile_model(inst: Instance) -> LinearModel:
     """The MILP of SPEC sections 3 and 7 for this instance (``o`` and ``k`` integer)."""
     years = inst.years
     T = years.count
-    cols = build_columns(inst)
-    n_cols = len(cols.lb)
     views = [inst.at_year(t) for t in range(T)]
+    cols = build_columns(inst, views)
+    n_cols = len(cols.lb)
     at = cols.at
     terms = [demand_terms(views[t], at[t]) for t in range(T)]
     spend = [_spend(views[t], at[t]) for t in range(T)]

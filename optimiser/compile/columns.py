@@ -97,11 +97,12 @@ def dated(kind: str, meta: pd.DataFrame, keys: list[str], year: int | None) -> p
     return names(kind, meta.assign(_year=year), [*keys, "_year"])
 
 
-def build_columns(inst: Instance) -> Columns:
-    """Every year's columns, then the linking ones (see the module docstring)."""
+def build_columns(inst: Instance, views: list[Instance] | None = None) -> Columns:
+    """Every year's columns, then the linking ones (see the module docstring); ``views`` are
+    the instance's years (:meth:`Instance.at_year`), when the caller has them already."""
     years = inst.years
     T = years.count
-    views = [inst.at_year(t) for t in range(T)]
+    views = views if views is not None else [inst.at_year(t) for t in range(T)]
     arcs, dem, prov, res = inst.arcs, inst.demand, inst.providers, inst.resources
 
     # which rows of each table have a column of each kind (the same in every year)

@@ -181,7 +181,7 @@ def _solve_cold(job: Job, p: Point, cold: tuple[str, ...]) -> dict:
     rec = record(inst, model, status, objective, values)
     rec["method"] = "cold"
     if status is Status.INFEASIBLE and inst.budget is not None:
-        free = replace(inst, budget=None, years=replace(inst.years, budgets=None))
+        free = inst.with_budget(None)
         _, st, obj, _ = _run(job, free)
         rec.update(_breach(st, obj))
     return rec
@@ -218,8 +218,7 @@ def record(inst, model: LinearModel, status: Status, objective: float | None,
     """The sweep's row for one solved scenario: status, cost, savings against its own
     baseline (discounted over a horizon), the share made in-house and the binding limits
     (every row but flow balances and payment definitions, which always hold with equality).
-    Whether there is a budget is read from ``inst.budget`` (year 0's), which a warm change
-    of the budget sets (``years.budgets`` keeps the loaded ones)."""
+    Whether there is a budget is read from ``inst.budget`` (year 0's)."""
     years = inst.years
     base = float(years.discount() @ np.array(
         [costs.baseline(inst.at_year(t))["total"] for t in range(years.count)]))

@@ -24,10 +24,7 @@ def _apply(session: WarmModel, ch: Changes) -> Instance:
     maps = session._maps
     inst = session.scenario.instance
     if ch.budget is not BASE:
-        b = None if ch.budget is None else float(ch.budget)
-        # (one year: the year's budget is the horizon's, which checks and reports read)
-        inst = replace(inst, budget=b, years=replace(
-            inst.years, budgets=None if b is None else (b,) * inst.years.count))
+        inst = inst.with_budget(ch.budget)
     if ch.capacity:
         cap = inst.resources["capacity"].to_numpy(float).copy()
         idx = maps.res_index.get_indexer(list(ch.capacity))

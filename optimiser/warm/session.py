@@ -428,4 +428,4 @@ def _num(v) -> str:
 
 def _with_budget_row(inst: Instance) -> Instance:
     """The instance with a budget row in its model even without a budget (no limit)."""
-    return replace(inst, budget=np.inf) if inst.budget is None else inst
+    return inst.with_budget(np.inf) if inst.budget is None else inst
