@@ -181,8 +181,8 @@ def _num(v) -> str:
     return repr(float(v))
 
 
-def _pathway_text(p: dict, source: str, seed: int) -> str:
-    lines = [f"# Synthetic variant of {source}, written by benchmarks/generate.py (seed {seed}).",
+def _pathway_text(p: dict, source: str, seed: int, what: str = "Synthetic variant of") -> str:
+    lines = [f"# {what} {source}, written by benchmarks/generate.py (seed {seed}).",
              f"pathway: {p['pathway']}", f"name: {p['name']}",
              f"prevalence_per_1000: {_num(p['prevalence_per_1000'])}", "steps:"]
     for s in p["steps"]:
@@ -216,7 +216,11 @@ def build(regions: int, localities: int, variants: int, *, seed: int = 1,
         for pid, path, data in base:
             if v == 1:
                 p, vid = data, pid
-                pathways.append({"id": pid, "base": pid, "file": path.name, "text": None, "src": path})
+                # the shipped file, without its redesign variants (SPEC section 11): the
+                # national scenario prices today's activities only
+                text = None if not data.get("variants") else _pathway_text(
+                    data, path.name, seed, "today's design (its variants left out) of")
+                pathways.append({"id": pid, "base": pid, "file": path.name, "text": text, "src": path})
             else:
                 vid = f"{pid}_v{v:02d}"
                 p = _variant(data, vid, rng)

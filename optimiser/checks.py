@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from .designs import CURRENT, design_issues, designs
 from .errors import Issue
 from .instance import Instance
 from .schema import Pathway, ScenarioConfig
@@ -70,6 +71,7 @@ def check_pathways(pathways: list[Pathway], pdocs: list[Document]) -> list[Issue
                 elif p.steps[by_id[t]].optional:
                     out.append(pdoc.issue(("steps", i, "avoids", t), f"'{t}' is an optional step;"
                                           " only fixed steps can have demand avoided", key=True))
+        out += design_issues(p, pdoc)
     return out
 
 
@@ -90,7 +92,7 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
     """
     out: list[Issue] = []
     ids = {p.pathway for p in pathways}
-    activities = {f"{p.pathway}.{s.step}" for p in pathways for s in p.steps}
+    activities = {f"{p.pathway}.{s.step}" for p in pathways for d in designs(p) for s in d.steps}
     declared = data.get("localities")
     localities = {k for k in _mapping(declared) if isinstance(k, str)}
     # a name the schema rejects ('North') still counts as declared in its valid spelling
@@ -126,16 +128,19 @@ def check_references(data: dict, pathways: list[Pathway], doc: Document,
                 if isinstance(loc, str) and _ID.fullmatch(loc) and loc not in localities:
                     out.append(doc.issue(base + ("serves", i), f"no locality '{loc}'"
                                          + suggest(loc, localities)))
-        for field in ("prices", "costs", "quality", "current_share", "uses"):
+        for field in ("prices", "costs", "quality", "current_share", "uses", "units"):
             for act in _mapping(v.get(field)):
                 if unknown_activity(act):
                     out.append(doc.issue(base + (field, act), f"no activity '{act}'"
                                          + suggest(act, activities), key=True))
-        for act, per in _mapping(v.get("uses")).items():
+        uses = [(("uses", act), per) for act, per in _mapping(v.get("uses")).items()]
+        uses += [(("units", act, "uses"), _mapping(u).get("uses"))
+                 for act, u in _mapping(v.get("units")).items()]
+        for path, per in uses:
             for r in _mapping(per):
                 if (isinstance(r, str) and _ID.fullmatch(r) and r not in resources
                         and "resources" not in blind_to):
-                    out.append(doc.issue(base + ("uses", act, r), f"no resource '{r}'"
+                    out.append(doc.issue(base + path + (r,), f"no resource '{r}'"
                                          + suggest(r, resources), key=True))
     from .backends import REGISTRY
 
@@ -184,42 +189,57 @@ def check_instance(
         out.append(doc.issue(("localities",), "no localities: declare at least one with its "
                              "population (in the YAML or a localities table)"))
     step_at = {
-        f"{p.pathway}.{s.step}": (pdoc, i)
+        (f"{p.pathway}.{s.step}", d.variant): (pdoc, where, s)
         for p, pdoc in zip(pathways, pdocs)
-        for i, s in enumerate(p.steps)
+        for d in designs(p)
+        for s, where in zip(d.steps, d.where)
     }
     arcs, dem = inst.arcs, inst.demand
 
-    # A step with demand but no arc, per activity listing the localities.
+    # A step with demand but no arc, per activity (and design) listing the localities.
     has_arc = np.zeros(len(dem), dtype=bool)
     has_arc[arcs["dem"].to_numpy(dtype=int)] = True
     missing = dem[(dem["dmax"] > 0) & ~has_arc]
-    for act, rows in missing.groupby("activity", sort=False):
-        pdoc, i = step_at[act]
-        step = pathways[[p.pathway for p in pathways].index(act.split(".")[0])].steps[i]
+    for (act, variant), rows in missing.groupby(["activity", "variant"], sort=False):
+        pdoc, where, step = step_at[(act, variant)]
         offering = list(dict.fromkeys(inst.offers.loc[inst.offers["activity"] == act, "provider"]))
+        design = "" if variant == CURRENT else f" (design '{variant}')"
         out.append(pdoc.issue(
-            ("steps", i, "settings"),
-            f"no provider can deliver {act} in {_places(rows['locality'])}: it needs a "
+            where + ("settings",),
+            f"no provider can deliver {act}{design} in {_places(rows['locality'])}: it needs a "
             f"provider with setting {' or '.join(step.settings)} that serves the locality and "
             f"has a price or cost for it (providers with one: {', '.join(offering) or 'none'})"))
 
-    # A declared share needs an arc.
+    # Whole units need a cost for the activity (SPEC section 11).
+    priced = inst.offers[["provider", "activity"]].drop_duplicates()
+    unpriced = inst.units.merge(priced, on=["provider", "activity"], how="left", indicator=True)
+    for name, act in zip(*(unpriced.loc[unpriced["_merge"] == "left_only", c]
+                           for c in ("provider", "activity"))):
+        out.append(doc.issue(("providers", name, "units", act), f"units of {act} need a cost "
+                             f"for it under costs (write costs: {{{act}: 0}} when everything "
+                             "is paid per unit)", key=True))
+
+    # A declared share needs an arc of today's design (a variant's arcs have no share).
+    today = arcs[arcs["variant"] == CURRENT]
     decl0 = inst.declared_shares
-    pairs = arcs[["provider", "activity"]].drop_duplicates()
+    pairs = today[["provider", "activity"]].drop_duplicates()
     lost = decl0.merge(pairs, on=["provider", "activity"], how="left", indicator=True)
-    lost = lost[(lost["_merge"] == "left_only") & lost["activity"].isin(step_at.keys())]
+    lost = lost[(lost["_merge"] == "left_only")
+                & lost["activity"].isin({a for a, _ in step_at})]
     shown = 50  # a national table could list thousands: the first 50, then a count
+    in_variant = set(zip(arcs["provider"], arcs["activity"]))
     for n, (name, act) in enumerate(zip(lost["provider"][:shown], lost["activity"][:shown])):
         more = (f" (and {len(lost) - shown:,} more shares like this)"
                 if n == shown - 1 and len(lost) > shown else "")
+        why = ("today (only a redesign variant has it; current shares describe today's design)"
+               if (name, act) in in_variant else
+               "(no price/cost, setting not allowed, or no locality served)")
         out.append(at(("providers", name, "current_share", act),
                       f"{name} has a current share of {act} but cannot deliver "
-                      "it (no price/cost, setting not allowed, or no locality "
-                      f"served){more}", key=True))
+                      f"it {why}{more}", key=True))
 
-    # Declared shares add up to 1 per locality and step.
-    decl = arcs.merge(inst.declared_shares, on=["provider", "activity"])
+    # Declared shares add up to 1 per locality and step of today's design.
+    decl = today.merge(inst.declared_shares, on=["provider", "activity"])
     if len(decl):
         sums = decl.groupby(["dem", "locality", "activity"], sort=False)["share"].sum()
         bad = sums[(sums - 1.0).abs() > SHARE_TOLERANCE]
@@ -246,8 +266,8 @@ def check_instance(
     # Baseline demand of a fixed step must not be negative.
     neg = dem[dem["d0"] < -1e-9]
     for act, rows in neg.groupby("activity", sort=False):
-        pdoc, i = step_at[act]
-        out.append(pdoc.issue(("steps", i, "per_patient"), f"baseline demand of {act} is "
+        pdoc, where, _ = step_at[(act, CURRENT)]
+        out.append(pdoc.issue(where + ("per_patient",), f"baseline demand of {act} is "
                               f"negative in {_places(rows['locality'])} "
                               f"({rows['d0'].min():,.1f}): minimum uptake of the steps that "
                               "avoid it removes more than there is"))

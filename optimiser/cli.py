@@ -298,8 +298,29 @@ def _describe(scenario) -> str:
             f"  steps      {steps} ({optional} optional)\n"
             f"  providers  {len(inst.providers)} ({(inst.providers['mode'] == 'buy').sum()} buy, "
             f"{(inst.providers['mode'] == 'make').sum()} make)\n"
-            f"  resources  {len(inst.resources)}\n"
-            f"  arcs       {len(inst.arcs)}" + _describe_horizon(inst.years))
+            f"  resources  {len(inst.resources)}{_describe_whole(inst)}\n"
+            f"  arcs       {len(inst.arcs)}" + _describe_variants(scenario)
+            + _describe_horizon(inst.years))
+
+
+def _describe_whole(inst) -> str:
+    """`` (1 in whole heads; 1 activity in whole units)``; nothing without them (SPEC 11)."""
+    whole = int(inst.resources["whole"].sum())
+    parts = ([f"{whole} in whole heads"] if whole else []) + (
+        [f"{len(inst.units)} activit{'y' if len(inst.units) == 1 else 'ies'} in whole units"]
+        if len(inst.units) else [])
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
+def _describe_variants(scenario) -> str:
+    """``designs    copd: integrated; heart_failure: virtual_ward (max 3 redesigns)``;
+    nothing without variants (SPEC section 11)."""
+    varied = [f"{p.pathway}: {', '.join(p.variants)}" for p in scenario.pathways if p.variants]
+    if not varied:
+        return ""
+    cap = scenario.instance.max_redesigns
+    return (f"\n  designs    {'; '.join(varied)}"
+            + (f" (max {cap} redesign{'s' if cap != 1 else ''})" if cap is not None else ""))
 
 
 def _describe_horizon(years) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .model import text
+from .designs import CURRENT, designs
 from .schema import BuyProvider, MakeProvider, Pathway, ScenarioConfig
 from .tables import TableSet, per_distinct
 
@@ -82,6 +83,26 @@ class Instance:
     """The horizon, with every year's budget."""
     year: int = 0
     """Which year's numbers these are (see :meth:`at_year`)."""
+    designs: pd.DataFrame = field(default_factory=lambda: _empty(
+        ["locality", "pathway", "variant", "name"], ["adoption_cost"], ["current"]))
+    """Section 11's designs: per locality, every design of each pathway that has variants
+    (``current`` included); a demand row's ``design`` is its row here (-1 without variants)."""
+    max_redesigns: int | None = None
+    """Most (locality, pathway) pairs that may leave ``current``."""
+    units: pd.DataFrame = field(default_factory=lambda: _empty(
+        ["provider", "activity"], ["size", "cost"]))
+    """Whole units: per make provider and activity with ``units``, ``size`` and ``cost``."""
+    unit_uses: pd.DataFrame = field(default_factory=lambda: _empty(
+        ["resource"], ["amount"], ints=["unit"]))
+    """Resource units per whole unit: ``unit`` (row of ``units``), ``resource``, ``amount``."""
+    heads: pd.DataFrame = field(default_factory=lambda: _empty(
+        ["provider", "activity", "resource"]))
+    """Whole heads: per (provider, activity, resource) drawing on a ``whole`` resource."""
+
+    @property
+    def varied(self) -> bool:
+        """Some pathway has variants: designs are chosen."""
+        return len(self.designs) > 0
 
     @property
     def budget(self) -> float | None:
@@ -107,6 +128,15 @@ class Instance:
         demand = self.demand.assign(**{c: self.demand[c].to_numpy(float) * f for c in scaled})
         x0 = self.arcs["x0"].to_numpy(float) * f[self.arcs["dem"].to_numpy(np.int64)]
         return replace(self, demand=demand, arcs=self.arcs.assign(x0=x0), year=t)
+
+
+def _empty(texts: list[str], floats: list[str] = (), bools: list[str] = (),
+           ints: list[str] = ()) -> pd.DataFrame:
+    """An empty table with these columns."""
+    return pd.DataFrame({**{c: pd.Series([], dtype=np.int64) for c in ints},
+                         **{c: pd.Series([], dtype=object) for c in texts},
+                         **{c: pd.Series([], dtype=float) for c in floats},
+                         **{c: pd.Series([], dtype=bool) for c in bools}})
 
 
 def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
@@ -196,14 +226,27 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     loc_index = {n: i for i, n in enumerate(loc_names)}
     L = len(loc_names)
 
-    steps = [(p, s) for p in pathways for s in p.steps]
+    # Steps of every design of every pathway (SPEC section 11): a pathway without variants
+    # has one design, ``current``, and its steps are section 3's.
+    pw_designs = [(p, d) for p in pathways for d in designs(p)]
+    steps = [(p, s) for p, d in pw_designs for s in d.steps]
     S = len(steps)
+    st_variant = [d.variant for p, d in pw_designs for _ in d.steps]
+    varied = {p.pathway for p in pathways if p.variants}
+    design_names = [(p.pathway, d.variant) for p, d in pw_designs if p.pathway in varied]
+    design_index = {k: i for i, k in enumerate(design_names)}
+    st_design = np.array([design_index.get((p.pathway, w), -1) for (p, _), w
+                          in zip(steps, st_variant)], dtype=np.int64)
+    st_current = np.array([w == CURRENT for w in st_variant], dtype=bool)
     pw_names = [p.pathway for p in pathways]
     pw_index = {n: i for i, n in enumerate(pw_names)}
     st_pathway = [p.pathway for p, _ in steps]
     st_step = [s.step for _, s in steps]
     st_activity = [f"{p.pathway}.{s.step}" for p, s in steps]
-    act_index = {a: i for i, a in enumerate(st_activity)}
+    act_names = list(dict.fromkeys(st_activity))
+    act_index = {a: i for i, a in enumerate(act_names)}
+    st_act = np.array([act_index[a] for a in st_activity], dtype=np.int64)
+    AC = len(act_names)
     st_pw = np.array([pw_index[p.pathway] for p, _ in steps], dtype=np.int64)
     optional = np.array([s.optional for _, s in steps], dtype=bool)
     per_patient = np.array([0.0 if s.optional else float(s.per_patient) for _, s in steps])
@@ -242,13 +285,15 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "dmax": dmax,
         "prevalence": d_prev,
         "growth": (1.0 + pop_growth[d_loc]) * (1.0 + pw_growth[st_pw[d_st]]),
+        "variant": _take(st_variant, d_st),
+        "design": np.where(st_design[d_st] >= 0, d_loc * len(design_names) + st_design[d_st], -1),
     })
     demand.index.name = "dem"
 
-    # Avoids, expanded per locality, with both ends as demand row ids.
-    step_at = {(p.pathway, s.step): i for i, (p, s) in enumerate(steps)}
-    av = [(step_at[(p.pathway, s.step)], step_at[(p.pathway, t)], float(e))
-          for p, s in steps for t, e in s.avoids.items()]
+    # Avoids, expanded per locality, with both ends as demand row ids (within a design).
+    step_at = {(p.pathway, w, s.step): i for i, ((p, s), w) in enumerate(zip(steps, st_variant))}
+    av = [(step_at[(p.pathway, w, s.step)], step_at[(p.pathway, w, t)], float(e))
+          for (p, s), w in zip(steps, st_variant) for t, e in s.avoids.items()]
     A = len(av)
     a_src = np.array([a[0] for a in av], dtype=np.int64)
     a_dst = np.array([a[1] for a in av], dtype=np.int64)
@@ -265,6 +310,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     })
     d0 = baseline_demand(opt, fixed, ymin, avoids["src_dem"].to_numpy(),
                          avoids["dst_dem"].to_numpy(), avoids["effect"].to_numpy())
+    d0 = np.where(st_current[d_st], d0, 0.0)  # today every locality runs today's design
     demand["d0"] = d0
 
     prov_items = list(config.providers.items())
@@ -293,7 +339,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     t_priced = t_off[priced.notna().to_numpy()]
     off_p = np.concatenate([np.array([prov_index[a] for a, _, _ in y_off], dtype=np.int64),
                             _codes(t_priced["provider"], prov_index)])
-    off_s = np.concatenate([np.array([act_index[b] for _, b, _ in y_off], dtype=np.int64),
+    off_a = np.concatenate([np.array([act_index[b] for _, b, _ in y_off], dtype=np.int64),
                             _codes(t_priced["activity"], act_index)])
     off_cost = np.concatenate([np.array([c for _, _, c in y_off], dtype=float),
                                priced[priced.notna()].to_numpy(dtype=float)])
@@ -308,17 +354,22 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     q_default = np.array([a == "default" for a in q_act], dtype=bool)
     prov_default_q = np.full(len(prov_names), np.nan)
     prov_default_q[q_p[q_default]] = q_val[q_default]
-    explicit = pd.Series(q_val[~q_default], index=q_p[~q_default] * S + _codes(
+    explicit = pd.Series(q_val[~q_default], index=q_p[~q_default] * AC + _codes(
         [a for a, d in zip(q_act, q_default) if not d], act_index))
-    off_key = off_p * S + off_s
+    off_key = off_p * AC + off_a
     off_q = explicit.reindex(off_key).to_numpy(dtype=float) if len(explicit) else np.full(len(off_key), np.nan)
     off_q = np.where(np.isnan(off_q), prov_default_q[off_p], off_q)
-    offers = pd.DataFrame({"provider": _take(prov_names, off_p), "activity": _take(st_activity, off_s),
+    offers = pd.DataFrame({"provider": _take(prov_names, off_p), "activity": _take(act_names, off_a),
                            "unit_cost": off_cost, "quality": off_q})
 
-    # Arcs (l,p,s,v): v serves l, v.setting in the step's settings, v has a price/cost.
-    ok = allowed[off_s, prov_set[off_p]]
-    po = pd.DataFrame({"p": off_p[ok], "s": off_s[ok], "unit_cost": off_cost[ok], "quality": off_q[ok]})
+    # Arcs (l,p,s,v): v serves l, v.setting in the step's settings, v has a price/cost
+    # (an offer for an activity applies to its step in every design that has it).
+    po = pd.DataFrame({"p": off_p, "a": off_a, "unit_cost": off_cost, "quality": off_q})
+    if AC != S:
+        po = po.merge(pd.DataFrame({"a": st_act, "s": np.arange(S, dtype=np.int64)}), on="a")
+    else:  # one design per pathway: activity code = step code
+        po["s"] = po["a"]
+    po = po[allowed[po["s"].to_numpy(np.int64), prov_set[po["p"].to_numpy(np.int64)]]]
     j = serves.merge(po, on="p")
     a_p, a_l, a_s = j["p"].to_numpy(), j["l"].to_numpy(), j["s"].to_numpy()
     a_dem = a_l * S + a_s
@@ -330,6 +381,7 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "pathway": _take(st_pathway, a_s),
         "step": _take(st_step, a_s),
         "activity": _take(st_activity, a_s),
+        "variant": _take(st_variant, a_s),
         "provider": _take(prov_names, a_p),
         "order": a_p,
         "setting": _take(prov_setting, a_p),
@@ -347,9 +399,9 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         "share": np.concatenate([np.array([c for _, _, c in y_sh], dtype=float),
                                  t_sh["current_share"].to_numpy(dtype=float)]),
     })
-    arc_key = a_p * S + a_s
-    decl_key = _codes(declared["provider"], prov_index) * S + _codes(declared["activity"], act_index)
-    arcs["share0"] = _baseline_shares(arcs, declared, arc_key, decl_key)
+    arc_key = a_p * AC + st_act[a_s]
+    decl_key = _codes(declared["provider"], prov_index) * AC + _codes(declared["activity"], act_index)
+    arcs["share0"] = _baseline_shares(arcs, declared, arc_key, decl_key, st_current[a_s])
     arcs["x0"] = arcs["share0"] * d0[a_dem]
 
     # Uses: per arc, the resource units of its provider and activity, by resource name.
@@ -361,8 +413,8 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     res_names = [*config.resources.keys(), *t_res["resource"].tolist()]
     res_index = {r: i for i, r in enumerate(res_names)}
     u_key = np.concatenate([
-        np.array([prov_index[a] * S + act_index[b] for a, b, _, _ in y_use], dtype=np.int64),
-        _codes(t_use["provider"], prov_index) * S + _codes(t_use["activity"], act_index)])
+        np.array([prov_index[a] * AC + act_index[b] for a, b, _, _ in y_use], dtype=np.int64),
+        _codes(t_use["provider"], prov_index) * AC + _codes(t_use["activity"], act_index)])
     u_res = np.concatenate([np.array([res_index[c] for _, _, c, _ in y_use], dtype=np.int64),
                             _codes(t_use["resource"], res_index)])
     u_amt = np.concatenate([np.array([d for _, _, _, d in y_use], dtype=float),
@@ -405,6 +457,20 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
     floors = _floors_frame(config, pathways)
     years = years_of(config)
 
+    # Designs (SPEC section 11): per locality, every design of every pathway with variants.
+    dz = [(p.pathway, d) for p, d in pw_designs if p.pathway in varied]
+    z_loc, z_i = _per_locality(L, len(dz))
+    designs_frame = pd.DataFrame({
+        "locality": _take(loc_names, z_loc),
+        "pathway": _take([p for p, _ in dz], z_i),
+        "variant": _take([d.variant for _, d in dz], z_i),
+        "name": _take([d.name for _, d in dz], z_i),
+        "adoption_cost": np.array([d.adoption_cost for _, d in dz], dtype=float)[z_i],
+        "current": np.array([d.variant == CURRENT for _, d in dz], dtype=bool)[z_i],
+    })
+    units, unit_uses = _units_frames(config)
+    heads = _heads_frame(arcs, uses, units, unit_uses, resources)
+
     return Instance(
         localities=localities,
         demand=demand,
@@ -419,7 +485,53 @@ def _build(config: ScenarioConfig, pathways: list[Pathway], tables: TableSet) ->
         max_shift=config.constraints.max_shift,
         declared_shares=declared,
         years=years,
+        designs=designs_frame,
+        max_redesigns=config.constraints.max_redesigns,
+        units=units,
+        unit_uses=unit_uses,
+        heads=heads,
     )
+
+
+def _units_frames(config: ScenarioConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Whole units (SPEC section 11): one row per make provider and activity with ``units``
+    (``size``, ``cost``), in config order; and each unit's ``uses`` (``unit`` row, resource,
+    amount per unit)."""
+    rows = [(name, act, float(u.size), float(u.cost), u.uses)
+            for name, v in config.providers.items() if isinstance(v, MakeProvider)
+            for act, u in v.units.items()]
+    units = pd.DataFrame({"provider": text([r[0] for r in rows]),
+                          "activity": text([r[1] for r in rows]),
+                          "size": np.array([r[2] for r in rows], dtype=float),
+                          "cost": np.array([r[3] for r in rows], dtype=float)})
+    per = [(i, res, float(a)) for i, r in enumerate(rows) for res, a in r[4].items()]
+    unit_uses = pd.DataFrame({"unit": np.array([p[0] for p in per], dtype=np.int64),
+                              "resource": text([p[1] for p in per]),
+                              "amount": np.array([p[2] for p in per], dtype=float)})
+    return units, unit_uses
+
+
+def _heads_frame(arcs: pd.DataFrame, uses: pd.DataFrame, units: pd.DataFrame,
+                 unit_uses: pd.DataFrame, resources: pd.DataFrame) -> pd.DataFrame:
+    """Whole heads (SPEC section 11): one row per (provider, activity, resource) that uses a
+    ``whole`` resource, per activity or per unit; in provider, activity, resource order."""
+    whole = set(resources.loc[resources["whole"], "resource"])
+    if not whole:
+        return pd.DataFrame({c: pd.Series([], dtype=object)
+                             for c in ("provider", "activity", "resource")})
+    by_arc = uses[uses["resource"].isin(whole)]
+    a = by_arc["arc"].to_numpy(np.int64)
+    per_unit = unit_uses[unit_uses["resource"].isin(whole)]
+    u = per_unit["unit"].to_numpy(np.int64)
+    found = pd.DataFrame({
+        "provider": text(np.concatenate([arcs["provider"].to_numpy(object)[a],
+                                         units["provider"].to_numpy(object)[u]])),
+        "activity": text(np.concatenate([arcs["activity"].to_numpy(object)[a],
+                                         units["activity"].to_numpy(object)[u]])),
+        "resource": text(np.concatenate([by_arc["resource"].to_numpy(object),
+                                         per_unit["resource"].to_numpy(object)])),
+    }).drop_duplicates()
+    return found.sort_values(["provider", "activity", "resource"], kind="stable").reset_index(drop=True)
 
 
 def years_of(config: ScenarioConfig) -> Years:
@@ -467,10 +579,12 @@ def _resources_frame(config: ScenarioConfig, t_res: pd.DataFrame) -> pd.DataFram
                     "expand_step": float(r.expand.step) if r.expand else 0.0,
                     "expand_cost": float(r.expand.cost) if r.expand else 0.0,
                     "expand_max": int(r.expand.max_steps) if r.expand else 0,
+                    "whole": bool(r.whole),
+                    "cost": float(r.cost),
                 }
                 for name, r in config.resources.items()
             ],
-            ["resource", "capacity", "expand_step", "expand_cost", "expand_max"],
+            ["resource", "capacity", "expand_step", "expand_cost", "expand_max", "whole", "cost"],
         ),
         pd.DataFrame({
             "resource": pd.Series(t_res["resource"].tolist(), dtype=object),
@@ -478,6 +592,9 @@ def _resources_frame(config: ScenarioConfig, t_res: pd.DataFrame) -> pd.DataFram
             "expand_step": t_res["expand_step"].fillna(0.0).to_numpy(dtype=float),
             "expand_cost": t_res["expand_cost"].fillna(0.0).to_numpy(dtype=float),
             "expand_max": t_res["expand_max_steps"].fillna(0).to_numpy().astype(int),
+            "whole": np.zeros(len(t_res), dtype=bool),
+            "cost": (t_res["cost"].fillna(0.0).to_numpy(dtype=float) if "cost" in t_res
+                     else np.zeros(len(t_res))),
         }),
     ]).reset_index(drop=True)
 
@@ -496,16 +613,18 @@ def _floors_frame(config: ScenarioConfig, pathways: list[Pathway]) -> pd.DataFra
 
 
 def _baseline_shares(arcs: pd.DataFrame, declared: pd.DataFrame, arc_key: np.ndarray,
-                     decl_key: np.ndarray) -> np.ndarray:
+                     decl_key: np.ndarray, today: np.ndarray) -> np.ndarray:
     """Today's share of each arc (SPEC section 3, Baseline).
 
     Declared ``current_share`` applies in every locality the provider serves. For a demand
     row where nobody declares a share, all of it goes to the first listed ``buy`` provider
     with an arc, else the first listed provider with an arc. ``arc_key`` and ``decl_key``
-    code (provider, activity) of each arc and each declaration.
+    code (provider, activity) of each arc and each declaration; ``today`` marks the arcs of
+    today's designs (the arcs of a variant's design have no share: SPEC section 11).
     """
     share = (pd.Series(declared["share"].to_numpy(dtype=float), index=decl_key)
              .reindex(arc_key).to_numpy(dtype=float)) if len(declared) else np.full(len(arc_key), np.nan)
+    share = np.where(today, share, np.nan)
     dem = arcs["dem"].to_numpy()
     n_dem = int(dem.max()) + 1 if len(dem) else 0
     declared_any = np.zeros(n_dem, dtype=bool)
@@ -519,4 +638,4 @@ def _baseline_shares(arcs: pd.DataFrame, declared: pd.DataFrame, arc_key: np.nda
         best = np.full(n_dem, np.iinfo(np.int64).max)
         np.minimum.at(best, dem, rank)
         share = np.where(undeclared & (best[dem] == rank), 1.0, share)
-    return share
+    return np.where(today, share, 0.0)

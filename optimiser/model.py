@@ -15,8 +15,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 META_COLUMNS = ["name", "kind", "locality", "pathway", "step", "provider", "resource", "activity",
-                "year"]
-"""Row and column metadata; ``year`` is the year index t (0 in a one-year plan)."""
+                "variant", "year"]
+"""Row and column metadata; ``year`` is the year index t (0 in a one-year plan); ``variant``
+is the design of a row or column of a pathway with variants (SPEC section 11), else None."""
 
 
 def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -35,6 +36,19 @@ def names(kind: str, df: pd.DataFrame, keys: list[str]) -> pd.Series:
         out = [f"{kind}[{a},{b},{c},{d},{e}]" for a, b, c, d, e in zip(*cols)]
     else:
         out = [f"{kind}[{','.join(map(str, t))}]" for t in zip(*cols)]
+    return text(out)
+
+
+def with_variant(named: pd.Series, variant: pd.Series) -> pd.Series:
+    """Names with the design added as their last index where ``variant`` is given
+    (``flow[north,copd,review]`` -> ``flow[north,copd,review,integrated]``): a step of a
+    pathway with variants exists once per design."""
+    v = variant.to_numpy(object)
+    has = np.flatnonzero(pd.notna(v))
+    if not len(has):
+        return named
+    out = named.to_numpy(object).copy()
+    out[has] = [f"{n[:-1]},{w}]" for n, w in zip(out[has].tolist(), v[has].tolist())]
     return text(out)
 
 
@@ -62,8 +76,9 @@ class LinearModel:
     row_meta: pd.DataFrame
     blocks: dict[str, tuple[int, int]]
     """Column ranges ``[start, stop)`` by kind: ``x`` flows, ``y`` uptakes, ``k`` expansion
-    steps, ``o`` running indicators, ``pay`` block-contract payments, ``u`` starts, ``c``
-    carried budget (kind-major, year-major inside a kind)."""
+    steps, ``o`` running indicators, ``pay`` block-contract payments, ``z`` designs, ``n``
+    whole units, ``h`` whole heads, ``u`` starts, ``c`` carried budget (kind-major,
+    year-major inside a kind)."""
     implied_ub: np.ndarray | None = None
     """Finite upper bounds every feasible point respects (x <= the step's largest demand,
     pay <= max(block, all demand at its prices)), for solvers that need finite domains

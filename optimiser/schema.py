@@ -93,6 +93,45 @@ class Step(Strict):
         return isinstance(self.per_patient, Uptake)
 
 
+class StepChange(Strict):
+    """How a redesign changes one of today's steps (SPEC section 11): the keys given replace
+    the step's, the others are kept."""
+
+    step: Id
+    """Id of the step of today's design that this design changes."""
+    per_patient: PerPatient | None = None
+    """New activities per patient per year, or ``{min, max}`` uptake range."""
+    settings: Annotated[list[Id], Field(min_length=1)] | None = None
+    """New settings where the step may be delivered."""
+    max_share: dict[Id, Fraction] | None = None
+    """New caps on one setting's share of this step's demand."""
+    avoids: dict[Id, NonNeg] | None = None
+    """New demand avoided per unit delivered (steps of this design only)."""
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> StepChange:
+        empty = [k for k in self.model_fields_set if getattr(self, k) is None]
+        if empty:
+            raise ValueError(f"{', '.join(sorted(empty))} must have a value (leave a key out "
+                             "to keep today's)")
+        return self
+
+
+class Variant(Strict):
+    """An alternative design of a pathway (SPEC section 11): today's steps, changed."""
+
+    name: str = ""
+    """Readable name (e.g. ``Integrated respiratory service``)."""
+    replace: list[StepChange] = []
+    """Steps whose keys change in this design."""
+    add: list[Step] = []
+    """Steps only this design has."""
+    remove: list[Id] = []
+    """Steps of today's design that this design drops."""
+    adoption_cost: NonNeg = 0.0
+    """One-off cost of adopting this design, per locality that adopts it."""
+
+
 class Pathway(Strict):
     """A reusable pathway definition (``pathways/*.yaml``)."""
 
@@ -105,7 +144,10 @@ class Pathway(Strict):
     growth: Growth = 0.0
     """Yearly growth of prevalence, compounding (multi-year plans, SPEC section 7)."""
     steps: Annotated[list[Step], Field(min_length=1)]
-    """The activities of the pathway."""
+    """The activities of the pathway: its design in use today, called ``current``."""
+    variants: dict[Id, Variant] = {}
+    """Alternative designs by id (SPEC section 11); exactly one design is chosen per
+    locality."""
 
 
 # --------------------------------------------------------------------------- scenario
@@ -137,9 +179,24 @@ class Resource(Strict):
     """A shared, limited resource such as staff hours."""
 
     capacity: NonNeg
-    """Units per year available now."""
+    """Units per year available now (whole heads when ``whole``)."""
     expand: Expand | None = None
     """Optional: buy more capacity in whole increments."""
+    whole: bool = False
+    """Counted in whole heads per provider and activity (SPEC section 11)."""
+    cost: NonNeg = 0.0
+    """Cost per unit used (per head when ``whole``), outside every overhead."""
+
+
+class Unit(Strict):
+    """Capacity of one make activity bought in whole units: beds, clinics (SPEC section 11)."""
+
+    size: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    """Activities one unit delivers per year."""
+    cost: NonNeg = 0.0
+    """Cost of one unit per year (under the provider's overhead)."""
+    uses: dict[Id, NonNeg] = {}
+    """Resource units each unit uses (on top of the provider's ``uses`` per activity)."""
 
 
 def _serves_text(v: Any) -> Any:
@@ -198,6 +255,9 @@ class MakeProvider(_ProviderBase):
     """Management and IT, as a fraction on top of its own costs."""
     setup_cost: NonNeg = 0.0
     """One-off cost in the year it starts (not paid when it runs today)."""
+    units: dict[ActivityKey, Unit] = {}
+    """Activities whose capacity comes in whole units (SPEC section 11); each needs a
+    ``costs`` entry (0 when everything is paid per unit)."""
 
 
 def _mode(v: Any) -> str | None:
@@ -228,6 +288,8 @@ class Constraints(Strict):
     multi-year plan, of last year's volume, grown with demand)."""
     carry_over: bool = False
     """Unspent budget moves to the next year (multi-year plans, SPEC section 7)."""
+    max_redesigns: Count | None = None
+    """Most (locality, pathway) pairs that may leave today's design (SPEC section 11)."""
 
 
 class Solve(Strict):

@@ -12,7 +12,9 @@ prevalence     locality, pathway                      prevalence_per_1000
 offers         provider, activity                     any of price, cost, quality, current_share
 uses           provider, activity, resource           amount
 resources      resource                               capacity, expand_step, expand_cost,
-                                                      expand_max_steps (declares the resource)
+                                                      expand_max_steps, cost (declares the
+                                                      resource; ``cost`` per unit used is
+                                                      SPEC section 11's, an extension here)
 =============  =====================================  ==========================================
 
 Every check is vectorised (a national table has millions of rows) and every problem is an
@@ -77,7 +79,8 @@ KINDS: dict[str, Kind] = {
                    any_of=("price", "cost", "quality", "current_share")),
     "uses": Kind(("provider", "activity", "resource"), {"amount": "nonneg"}, required=("amount",)),
     "resources": Kind(("resource",), {"capacity": "nonneg", "expand_step": "nonneg",
-                                      "expand_cost": "nonneg", "expand_max_steps": "count"},
+                                      "expand_cost": "nonneg", "expand_max_steps": "count",
+                                      "cost": "nonneg"},
                       required=("capacity",)),
 }
 KEY_PATTERN = {
@@ -524,7 +527,9 @@ def cross_check(ts: TableSet, data: dict, pathways, doc: Document) -> list[Issue
     providers = {k: v for k, v in _mapping(data.get("providers")).items() if isinstance(k, str)}
     modes = {k: _mapping(v).get("mode") for k, v in providers.items()}
     pathway_ids = {p.pathway for p in pathways}
-    activities = {f"{p.pathway}.{s.step}" for p in pathways for s in p.steps}
+    from .designs import designs
+
+    activities = {f"{p.pathway}.{s.step}" for p in pathways for d in designs(p) for s in d.steps}
     locs = set(yaml_locs) | set(ts.frame("localities")["locality"])
     res = set(yaml_res) | set(ts.frame("resources")["resource"])
 

@@ -36,9 +36,16 @@ def test_backends_agree(results):
 
 
 def test_lp_duals_agree(results):
-    a = results[("highs", "lp")].constraints["shadow_price"].to_numpy()
+    """Shadow prices agree across backends on every row outside the redesign variants'
+    designs. In lp the designs' z are fractions and the flow rows of a design that runs in
+    part have many equally valid prices (the LP is dual degenerate there: the backends'
+    optimal objectives agree, their prices need not), so those rows are left out."""
+    cons = results[("highs", "lp")].constraints
+    plain = cons["variant"].isna().to_numpy()
+    assert plain.sum() > 100 and (~plain).any()
+    a = cons["shadow_price"].to_numpy()[plain]
     for other in ("cbc", "glop"):
-        b = results[(other, "lp")].constraints["shadow_price"].to_numpy()
+        b = results[(other, "lp")].constraints["shadow_price"].to_numpy()[plain]
         assert np.allclose(a, b, rtol=1e-6, atol=1e-6), other
 
 

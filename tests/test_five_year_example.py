@@ -12,8 +12,13 @@ from optimiser.backends import REGISTRY
 
 FIVE_YEAR = Path(__file__).resolve().parent.parent / "configs" / "northshire_five_year.yaml"
 CP_GAP = 0.002
-"""cp runs to a 0.2 % gap (under a minute rather than many): SPEC 3 asks cp to agree with
-milp within 0.5 %, so a 0.2 % proof is enough to test that."""
+"""cp runs to a 0.2 % gap: SPEC 3 asks cp to agree with milp within 0.5 %, so a 0.2 % proof
+is enough to test that."""
+CP_SECONDS = 60
+"""With the pathways' redesign variants (60 design choices over five years) CP-SAT finds a
+plan within 0.2 % of milp's optimum in seconds but cannot prove a 0.2 % gap in minutes (its
+bound stays about 1 % below): cp gets a minute, and its plan (feasible, not proven) must
+agree with milp's optimum within SPEC 3's 0.5 %."""
 
 
 @pytest.fixture(scope="module")
@@ -24,18 +29,20 @@ def scenario():
 @pytest.fixture(scope="module")
 def results(scenario):
     return {(b, m): optimiser.solve(scenario, backend=b, mode=m,
-                                    mip_gap=CP_GAP if m == "cp" else None)
+                                    mip_gap=CP_GAP if m == "cp" else None,
+                                    time_limit=CP_SECONDS if m == "cp" else None)
             for b, info in REGISTRY.items() for m in ("lp", "milp", "cp") if m in info.modes}
 
 
 def test_every_backend_and_mode_solves_and_agrees(results):
     milp = results[("highs", "milp")].objective
     for (b, mode), r in results.items():
-        assert r.status is optimiser.Status.OPTIMAL, (b, mode)
         if mode == "cp":  # whole activities (flows within half an activity), money in pence
+            assert r.status in (optimiser.Status.OPTIMAL, optimiser.Status.FEASIBLE), (b, mode)
             assert r.objective == pytest.approx(milp, rel=5e-3)
             assert r.summary["check"]["max_violation"] <= 0.5
             continue
+        assert r.status is optimiser.Status.OPTIMAL, (b, mode)
         assert r.objective == pytest.approx(results[("highs", mode)].objective, rel=1e-6), (b, mode)
         assert r.summary["check"]["max_violation"] <= 1e-6, (b, mode)
         assert r.summary["check"]["objective_recomputed"] == pytest.approx(r.objective, rel=1e-7)

@@ -12,6 +12,12 @@ it line by line) and ``model.lp``, the model as :func:`optimiser.export.to_lp` w
 * ``test_discount_case_discounts``: the case of the row-less :mod:`optimiser.compile.discount`
   shows its effect in the objective (it differs from the same model undiscounted);
 * ``test_carried_budget_case_carries``: the carried-budget case's rows show the ``c`` columns;
+* ``test_resource_cost_case_costs``: the case of the row-less :mod:`optimiser.compile.resource_cost`
+  shows its effect in the objective (per unit used, per unit's use, per whole head);
+* ``test_adoption_is_paid_once``: in the multi-year ``design_kept`` case, undiscounted, the
+  adoption terms telescope to ``adoption_cost * z`` of the last year;
+* ``test_whole_cases_imply_bounds``: the implied upper bounds of ``n`` and ``h`` (not in the
+  LP text) are the ones worked out in the cases' comments;
 * ``test_multi_year_names_end_with_their_year``: with a horizon, every row and column name
   ends with its calendar year (``budget[2027]`` for a kind without an index).
 
@@ -59,17 +65,25 @@ FAMILY_KINDS: dict[str, set[str]] = {
     "persistence": {"persistence"},
     "setup": {"setup"},
     "held_expansion": {"held_expansion"},
+    # SPEC section 11: designs, whole units and whole heads
+    "design_choice": {"design"},
+    "design_uptake": {"uptake_min", "uptake_max"},
+    "max_redesigns": {"max_redesigns"},
+    "design_kept": {"design_kept"},
+    "units": {"units"},
+    "heads": {"heads"},
 }
 # Modules of optimiser/compile/ that build no rows of their own.
 HELPER_MODULES = {"columns", "rows"}
 # Family modules that build no rows but shape the model otherwise (the objective), with the
 # golden case that shows each; a test of its own checks that the case shows the effect.
-ROWLESS_FAMILIES: dict[str, str] = {"discount": "discount"}
+ROWLESS_FAMILIES: dict[str, str] = {"discount": "discount", "resource_cost": "resource_cost"}
 # Golden cases that show a variant of a row kind which has its own case, with that kind.
-VARIANT_CASES: dict[str, str] = {"budget_carry": "budget"}
+VARIANT_CASES: dict[str, str] = {"budget_carry": "budget", "capacity_whole": "capacity",
+                                  "year_pace_design": "year_pace"}
 # Kinds whose rows have no index, so their row is named ``K`` rather than ``K(...)`` (and
 # ``K(2027)`` in a plan with a horizon).
-UNINDEXED = {"budget"}
+UNINDEXED = {"budget", "max_redesigns"}
 
 CASES = regen.cases()
 CASE_IDS = [c.name for c in CASES]
@@ -297,3 +311,61 @@ def test_multi_year_names_end_with_their_year(case: Path):
             else:
                 assert name.startswith(f"{kind}[") and name.endswith(f",{y}]"), \
                     f"{what} {name} of year {y}"
+
+
+def test_resource_cost_case_costs():
+    """The resource_cost module emits no row: its case shows it in the objective, which is
+    the one without resource costs plus ``cost * uses`` on ``x`` and ``n`` for a resource
+    counted per unit used, and ``cost`` on ``h`` for a whole one (outside every overhead)."""
+    case = GOLDEN / ROWLESS_FAMILIES["resource_cost"]
+    inst = _instance(case / "config.yaml")
+    assert (inst.resources["cost"] > 0).all() and inst.resources["whole"].any()
+    model = _case_model(case)
+    free = optimiser.compile.compile_model(
+        dataclasses.replace(inst, resources=inst.resources.assign(cost=0.0)))
+    assert list(model.col_meta["name"]) == list(free.col_meta["name"])
+    extra = dict(zip(model.col_meta["name"], model.obj - free.obj))
+    # by hand (see the case's comment): nurse 30 an hour, band5 40000 a head
+    assert extra == pytest.approx({
+        "x[north,care,review,hosp]": 30 * 0.5,
+        "x[north,care,review,hub]": 30 * 2,       # band5 is paid per head, not per use
+        "n[hub,care.review]": 30 * 5,             # per unit, without the hub's overhead
+        "h[hub,care.review,band5]": 40000,
+    })
+    # costs touch the objective only
+    assert (model.A != free.A).nnz == 0
+    assert list(model.row_lb) == list(free.row_lb) and list(model.row_ub) == list(free.row_ub)
+    snap = _snapshot(case.name)
+    assert _objective_line(snap) != _objective_line(regen.render(free))
+    assert _row_lines(snap) == _row_lines(regen.render(free))
+
+
+def test_adoption_is_paid_once():
+    """Adoption is paid in the year a design is adopted: ``cost * (z[t] - z[t-1])`` summed
+    over the years, undiscounted, is ``cost * z`` of the last year only."""
+    case = GOLDEN / "design_kept"
+    inst = _instance(case / "config.yaml")
+    flat = optimiser.compile.compile_model(
+        dataclasses.replace(inst, years=dataclasses.replace(inst.years, discount_rate=0.0)))
+    T = inst.years.count
+    assert T >= 3
+    z = flat.col_meta.index[flat.col_meta["kind"] == "z"]
+    got = {n: c for n, c in zip(flat.col_meta.loc[z, "name"], flat.obj[z]) if c != 0}
+    assert got == {f"z[north,care,lean,{inst.years.calendar(T - 1)}]": 1000.0}
+
+
+@pytest.mark.parametrize("case, want", [
+    ("units", {"n[hub,care.review]": 6}),
+    ("heads", {"n[hub,care.review]": 4, "h[hosp,care.review,band5]": 1,
+               "h[hub,care.review,band5]": 2}),
+    ("capacity_whole", {"n[hub,care.review]": 5, "h[hosp,care.review,band5]": 2,
+                        "h[hub,care.review,band5]": 6}),
+])
+def test_whole_cases_imply_bounds(case: str, want: dict):
+    model = _case_model(GOLDEN / case)
+    meta = model.col_meta
+    mine = meta["kind"].isin(["n", "h"]).to_numpy()
+    assert model.implied_ub is not None
+    got = dict(zip(meta.loc[mine, "name"], model.implied_ub[mine]))
+    assert got == want
+    assert model.col_integer[mine].all()

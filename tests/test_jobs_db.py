@@ -99,6 +99,15 @@ def five_year():
 
 
 @pytest.fixture(scope="module")
+def whole():
+    """SPEC section 11: pathway variants (a design adopted), whole units and whole heads."""
+    r = optimiser.solve(optimiser.load(ROOT / "configs" / "community_hospital.yaml"))
+    assert r.solved and r.units is not None and len(r.units)
+    assert "variant" in r.allocation and "need" in r.resources
+    return r
+
+
+@pytest.fixture(scope="module")
 def no_duals():
     """A constraint-programming solve: no shadow prices (NaN in constraints.csv)."""
     r = optimiser.solve(optimiser.load(ROOT / "tests" / "data" / "tiny" / "configs" / "tiny.yaml"),
@@ -123,7 +132,7 @@ def expected_counts(*results) -> dict[str, int]:
     return {"runs": 1, "scenarios": len(results), "summaries": len(present),
             **{table: sum(len(getattr(r, attr)) for r in present if getattr(r, attr) is not None)
                for table, attr in (("allocations", "allocation"), ("constraints", "constraints"),
-                                   ("resources", "resources"))}}
+                                   ("resources", "resources"), ("units", "units"))}}
 
 
 NOTHING = dict.fromkeys(db.TABLES, 0)
@@ -188,7 +197,8 @@ def test_joins_by_run_id_give_the_summary_costs(url, example, infeasible):
 
     (parts, objective, stored_objective, backend, sha), = query(url, """
         SELECT m.cost_buy + m.cost_make + m.cost_fixed + m.cost_overhead + m.cost_expansion
-               + m.cost_setup, m.objective, s.objective, m.solver_backend, m.input_sha256
+               + m.cost_setup + m.cost_adoption + m.cost_units + m.cost_resources,
+               m.objective, s.objective, m.solver_backend, m.input_sha256
         FROM summaries m JOIN scenarios s ON s.run_id = m.run_id AND s.scenario = m.scenario
         WHERE m.run_id = :r AND m.scenario = 'northshire'""", r=run_id)
     assert parts == pytest.approx(example.summary["objective"], abs=0.05)
@@ -380,3 +390,155 @@ def test_manifest_without_run_id_or_duplicate_names(tmp_path, example):
     with pytest.raises(db.DatabaseError, match="twice"):
         db.write_run(url, manifest("r1", "x"), [("x", example), ("x", example)])
     assert math.isfinite(db.write_run(url, manifest("r1", "x"), [("x", example)])["allocations"])
+
+
+# --------------------------------------------------------------------------- SPEC section 11
+
+def test_variants_units_and_whole_heads_are_stored(url, whole, example):
+    """The cost parts of section 11, the design of each allocation and constraint row, the
+    provider and activity of a whole resource's rows, and units.csv as the units table."""
+    run_id = new_id()
+    written = db.write_run(url, manifest(run_id, "whole", "plain"), [("whole", whole),
+                                                                    ("plain", example)])
+    assert written == expected_counts(whole, example)
+    assert written["units"] == len(whole.units) > 0
+    (adoption, units, res, total, objective), = query(url, """
+        SELECT cost_adoption, cost_units, cost_resources,
+               cost_buy + cost_make + cost_fixed + cost_overhead + cost_expansion + cost_setup
+               + cost_adoption + cost_units + cost_resources, objective
+        FROM summaries WHERE run_id = :r AND scenario = 'whole'""", r=run_id)
+    cost = whole.summary["cost"]
+    assert (adoption, units, res) == (cost["adoption"], cost["units"], cost["resources"])
+    assert adoption > 0 and units > 0 and res > 0
+    assert total == pytest.approx(objective, abs=0.05)
+
+    for table, attr in (("allocations", "allocation"), ("constraints", "constraints"),
+                        ("resources", "resources"), ("units", "units")):
+        df = getattr(whole, attr).reset_index(drop=True)
+        stored = read_frame(url, table, run_id, "whole")
+        cols = [c for c in df.columns if c not in ("binding", "meaning", "sense")]
+        same = [f[cols].astype(object).where(f[cols].notna(), None) for f in (stored, df)]
+        pd.testing.assert_frame_equal(*same, check_dtype=False)
+    adopted = query(url, "SELECT DISTINCT variant FROM allocations WHERE run_id = :r AND "
+                         "scenario = 'whole' AND volume > 0 AND pathway = 'heart_failure'",
+                    r=run_id)
+    assert {v for v, in adopted} == {"virtual_ward"}
+    heads = query(url, "SELECT resource, provider, activity, used, need FROM resources "
+                       "WHERE run_id = :r AND scenario = 'whole' AND provider IS NOT NULL",
+                  r=run_id)
+    assert [h[:3] for h in heads] == [("band5_nurses", "westvale_community",
+                                       "falls_frailty.rehabilitation")]
+    assert heads[0][3] == math.ceil(heads[0][4] - 1e-9)  # whole heads for what is needed
+    # a scenario without whole resources or units: NULL there, and no units rows
+    assert query(url, "SELECT DISTINCT provider FROM resources WHERE run_id = :r AND "
+                      "scenario = 'plain'", r=run_id) == [(None,)]
+    (n,), = query(url, "SELECT COUNT(*) FROM units WHERE run_id = :r AND scenario = 'plain'",
+                  r=run_id)
+    assert n == 0
+
+
+def test_cost_columns_are_every_cost_part():
+    from optimiser.results.costs import PARTS
+
+    assert db._COST_PARTS == PARTS
+    assert {f"cost_{p}" for p in PARTS} <= set(db.summaries.c.keys())
+
+
+NEW_COLUMNS = {"summaries": ["cost_adoption", "cost_units", "cost_resources"],
+               "allocations": ["variant"], "constraints": ["variant"],
+               "resources": ["provider", "activity", "need"]}
+"""Columns added with SPEC section 11 (a database made before lacks them)."""
+
+
+def _make_old_schema(url: str) -> None:
+    """Turn the database into one made by the version before SPEC section 11: no units
+    table, none of :data:`NEW_COLUMNS`."""
+    engine = db._engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE units")
+            for table, cols in NEW_COLUMNS.items():
+                for c in cols:
+                    conn.exec_driver_sql(f'ALTER TABLE {table} DROP COLUMN "{c}"')
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            assert not inspector.has_table("units")
+            for table, cols in NEW_COLUMNS.items():
+                assert not set(cols) & {c["name"] for c in inspector.get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_url(request, tmp_path):
+    """A database of the test's own (its schema is changed): a SQLite file, or a database
+    made on the test server for this test and dropped after it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/old.db"
+        return
+    request.getfixturevalue("postgres_url")  # skips without a server
+    u = make_url(os.environ[PG_ENV])
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    name = f"carepath_old_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(u, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield u.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        engine.dispose()
+
+
+def test_database_of_an_earlier_version_gains_the_new_columns(own_url, whole, example):
+    """A database made before SPEC section 11 keeps its runs: the next write adds the units
+    table and the new columns (NULL for the runs stored before) and stores the new run
+    whole."""
+    url = own_url
+    first = new_id()
+    db.write_run(url, manifest(first, "plain"), [("plain", example)])
+    _make_old_schema(url)
+
+    second = new_id()
+    written = db.write_run(url, manifest(second, "whole"), [("whole", whole)])
+    assert written == expected_counts(whole)
+    assert db.counts(url, first) == expected_counts(example)  # earlier run kept
+    assert db.counts(url, second) == written
+    (adoption_old,), = query(url, "SELECT cost_adoption FROM summaries WHERE run_id = :r",
+                             r=first)
+    assert adoption_old is None
+    (adoption_new,), = query(url, "SELECT cost_adoption FROM summaries WHERE run_id = :r",
+                             r=second)
+    assert adoption_new == whole.summary["cost"]["adoption"]
+    (n_variant,), = query(url, "SELECT COUNT(*) FROM allocations WHERE run_id = :r AND "
+                               "variant IS NOT NULL", r=second)
+    assert n_variant == len(whole.allocation)
+    # and again: nothing left to add, the schema is as this version makes it
+    third = new_id()
+    db.write_run(url, manifest(third, "whole"), [("whole", whole)])
+    engine = db._engine(url)
+    try:
+        with engine.connect() as conn:
+            assert db._missing_columns(conn) == {}
+    finally:
+        engine.dispose()
+
+
+def test_a_missing_required_column_is_still_refused(tmp_path, example):
+    """Only nullable columns are added: a table without one this version needs to be filled
+    is refused, and nothing of the run is stored."""
+    url = f"sqlite:///{tmp_path}/odd.db"
+    db.write_run(url, manifest(new_id(), "plain"), [("plain", example)])
+    engine = db._engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP INDEX ix_units_provider")
+            conn.exec_driver_sql('ALTER TABLE units DROP COLUMN "provider"')
+    finally:
+        engine.dispose()
+    run_id = new_id()
+    with pytest.raises(db.DatabaseError, match="table units has no column provider"):
+        db.write_run(url, manifest(run_id, "plain"), [("plain", example)])
+    assert run_id not in db.completed_run_ids(url)

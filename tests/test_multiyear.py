@@ -162,7 +162,8 @@ def test_setup_is_paid_once_in_the_year_a_service_starts(backend):
     assert s["baseline_cost"] == pytest.approx(126000, abs=PENNY)
     assert s["savings"] == pytest.approx(15500, abs=PENNY)
     assert s["cost"] == pytest.approx({"buy": 10000, "make": 86000, "fixed": 14000,
-                                       "overhead": 0, "expansion": 0, "setup": 500}, abs=PENNY)
+                                       "overhead": 0, "expansion": 0, "setup": 500,
+                                       "adoption": 0, "units": 0, "resources": 0}, abs=PENNY)
     assert by_year(r, "spend") == pytest.approx([18000, 33500, 59000], abs=PENNY)
     assert by_year(r, "baseline") == pytest.approx([18000, 36000, 72000], abs=PENNY)
     # extensions of by_year: what was set up, and who started, year by year
@@ -260,7 +261,8 @@ def test_setup_is_paid_outside_the_overhead():
     assert by_year(r, "spend") == pytest.approx([7000, 6000], abs=PENNY)
     assert r.summary["cost"] == pytest.approx({"buy": 0, "make": 8000, "fixed": 0,
                                                "overhead": 4000, "expansion": 0,
-                                               "setup": 1000}, abs=PENNY)
+                                               "setup": 1000, "adoption": 0, "units": 0,
+                                               "resources": 0}, abs=PENNY)
 
 
 RUNNING_BOUND = scenario(

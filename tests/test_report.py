@@ -29,8 +29,9 @@ from optimiser.results.text import money
 from conftest import EXAMPLE, ROOT, print_past_capture
 
 FIVE_YEAR = ROOT / "configs" / "northshire_five_year.yaml"
-PLAN_SECTIONS = ["headline", "waterfall", "make-buy", "hospital", "capacity", "constraints",
-                 "quality", "about"]
+PLAN_SECTIONS = ["headline", "waterfall", "designs", "make-buy", "hospital", "capacity",
+                 "constraints", "quality", "about"]
+"""Northshire's pathways have redesign variants (SPEC section 11): a designs section."""
 PLAN_FIGURES = ["waterfall", "makebuy-pathway", "makebuy-locality", "hospital", "utilisation",
                 "quality"]
 
@@ -181,7 +182,7 @@ def test_one_year_report_in_chromium(one_year, tmp_path, request):
     assert _by_id(dom, "headline-baseline") == money(s["baseline_cost"], cur)
     assert _by_id(dom, "headline-savings") == money(s["savings"], cur)
     assert _by_id(dom, "headline-savings-pct").startswith(f"{s['savings'] / s['baseline_cost']:.1%}")
-    assert money(s["objective"], cur) == "£37,421,280"  # the README's example
+    assert money(s["objective"], cur) == "£37,395,756"  # the README's example (SPEC 11 redesigns)
     # the probe clicked the quality table's last heading (margin): sorted ascending
     table = re.search(r'<table class="sortable" id="t-quality">.*?</table>', dom, re.S).group(0)
     assert re.search(r'<th scope="col" aria-sort="ascending" class="num" data-type="number">'
@@ -199,7 +200,7 @@ def test_five_year_report_in_chromium(five_year, tmp_path, request):
     for key in PLAN_FIGURES + ["years"]:
         assert re.search(rf'<figure id="fig-{key}"><svg[^>]*data-rendered="([1-9]\d+)x([1-9]\d+)"', dom), key
     s = _summary(five_year)
-    assert _by_id(dom, "headline-objective") == money(s["objective"]) == "£77,020,458"
+    assert _by_id(dom, "headline-objective") == money(s["objective"]) == "£76,639,684"
     assert "cumulative savings turn positive in 2028" in _by_id(dom, "payback")
     _check_png(png, 4000)
 
@@ -211,8 +212,8 @@ def test_infeasible_report_in_chromium(infeasible, tmp_path, request):
     assert "<figure" not in dom and "<svg" not in dom
     assert _by_id(dom, "headline-status") == "No plan"
     assert _by_id(dom, "headline-baseline") == money(_summary(infeasible)["baseline_cost"])
-    assert "budget is £7,421,280 short" in _by_id(dom, "relaxation-list").strip() or \
-        "budget is £7,421,280 short" in dom
+    assert "budget is £7,395,756 short" in _by_id(dom, "relaxation-list").strip() or \
+        "budget is £7,395,756 short" in dom
     _check_png(png, 600)
 
 
@@ -297,8 +298,12 @@ def test_waterfall_steps_add_up(one_year, five_year):
         steps, exact = data.waterfall(read_run(folder))
         assert exact
         assert steps[0][1] + sum(v for _, v in steps[1:-1]) == pytest.approx(s["objective"], abs=0.05)
+        # section 11's parts are drawn only where the plan or today has them
+        shown = [p for p in data.PARTS if p not in data.SECTION_11
+                 or s["cost"][p] or s["baseline_parts"][p]]
         assert [v for _, v in steps[1:-1]] == pytest.approx(
-            [s["cost"][p] - s["baseline_parts"][p] for p in data.PARTS], abs=0.01)
+            [s["cost"][p] - s["baseline_parts"][p] for p in shown], abs=0.01)
+        assert [label for label, _ in steps[1:-1]] == [dict(data.WATERFALL_STEPS)[p] for p in shown]
 
 
 def test_waterfall_of_an_older_run_is_estimated(one_year, tmp_path):
@@ -372,7 +377,7 @@ def _same_numbers(sheet: pd.DataFrame, csv: pd.DataFrame, columns: list[str]) ->
 def test_workbook_matches_the_csvs(which, request):
     folder = request.getfixturevalue(which)
     wb = _book(folder)
-    names = ["summary", "allocation", "constraints", "resources", "quality"]
+    names = ["summary", "allocation", "constraints", "resources", "designs", "quality"]
     assert wb.sheetnames == names + (["by_year"] if which == "five_year" else [])
     for ws in wb:
         assert ws.freeze_panes == "A2", ws.title
@@ -507,3 +512,116 @@ def test_charts_at_the_edges():
                                          "expansion_steps": [0.0, 0.0], "used": [0.0, 10.0],
                                          "utilisation": [np.nan, 1.0], "available": [0.0, 10.0]}))
     assert "100% full" in u.svg
+
+
+# ---------------------------------------------------------------------------------------
+# SPEC section 11: designs adopted, whole units and heads
+
+WHOLE = ROOT / "configs" / "community_hospital.yaml"
+
+
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory) -> Path:
+    """Variants (heart failure's virtual ward adopted), whole beds and whole nurse heads."""
+    return _solve(tmp_path_factory.mktemp("whole") / "run", WHOLE)
+
+
+def _html_table(page: str, tid: str) -> list[list[str]]:
+    """The body cells of a table of the page, as text."""
+    import html
+
+    t = re.search(rf'<table class="sortable" id="{tid}">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert t, tid
+    return [[html.unescape(c) for c in re.findall(r"<td[^>]*>([^<]*)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", t.group(1))]
+
+
+def test_designs_units_and_heads_sections(whole):
+    page = _page(whole)
+    s = _summary(whole)
+    assert list(_headings(page)) == ["headline", "waterfall", "designs", "make-buy", "hospital",
+                                     "capacity", "units", "constraints", "quality", "about"]
+    # designs adopted: one row per adoption in summary.json, with what it saves
+    rows = _html_table(page, "t-designs")
+    adopted = s["adoptions"]
+    assert len(rows) == len(adopted) > 0
+    for row, a in zip(rows, adopted):
+        assert row[:3] == [a["locality"], a["pathway"], a["name"]]
+        assert row[-1] == money(a["saves"]) and row[3] == money(a["adoption_cost"])
+    total = sum(a["saves"] for a in adopted)
+    assert _unescape(_by_id(page, "designs-sentence")) == (
+        f"{len(adopted)} of {len(s['designs'])} locality-pathway pairs adopt a new design; "
+        f"together they save {money(total)} after their adoption costs.")
+    # whole units: units.csv's rows
+    units = _csv(whole, "units.csv")
+    rows = _html_table(page, "t-units")
+    assert [r[:2] for r in rows] == units[["provider", "activity"]].values.tolist()
+    assert [r[-1] for r in rows] == [money(v) for v in units["cost"]]
+    # whole heads: resources.csv's rows with a provider; capacity: one row per resource
+    res = _csv(whole, "resources.csv")
+    per_head = res[res["provider"] != ""]
+    rows = _html_table(page, "t-heads")
+    assert [r[:3] for r in rows] == per_head[["resource", "provider", "activity"]].values.tolist()
+    cap = data.utilisation(read_run(whole)).set_index("resource")
+    assert list(cap.index) == list(dict.fromkeys(res["resource"]))
+    for r, g in res.groupby("resource"):
+        assert cap.loc[r, "used"] == pytest.approx(g["used"].sum())
+        assert cap.loc[r, "available"] >= cap.loc[r, "capacity"] * (1 - 1e-6)
+    # the waterfall has the section 11 parts, and they take today's cost to the plan's
+    steps, exact = data.waterfall(read_run(whole))
+    labels = [label for label, _ in steps]
+    assert {"Adopting new designs", "Whole units", "Resource costs"} <= set(labels)
+    assert steps[0][1] + sum(v for _, v in steps[1:-1]) == pytest.approx(s["objective"], abs=0.05)
+
+
+def test_workbook_has_units_and_designs(whole):
+    wb = _book(whole)
+    assert wb.sheetnames == ["summary", "allocation", "constraints", "resources", "units",
+                             "designs", "quality"]
+    units = _sheet_frame(wb["units"])
+    ucsv = _csv(whole, "units.csv")
+    assert list(units.columns) == list(ucsv.columns)
+    _same_numbers(units, ucsv, ["size", "units", "capacity", "volume", "cost", "baseline_units"])
+    res = _sheet_frame(wb["resources"])
+    rcsv = _csv(whole, "resources.csv")
+    assert list(res.columns) == list(rcsv.columns)
+    _same_numbers(res, rcsv, ["capacity", "used", "need"])
+    designs = _sheet_frame(wb["designs"])
+    s = _summary(whole)
+    assert designs["saves"].tolist() == [a["saves"] for a in s["adoptions"]]
+    assert all("£" in f for f in _formats(wb["designs"], "saves"))
+    summary = {r[0]: r[2] for r in wb["summary"].iter_rows(min_row=2, values_only=True)}
+    for p in ("adoption", "units", "resources"):
+        assert summary[f"cost.{p}"] == s["cost"][p] and s["cost"][p] > 0
+
+
+def test_no_redesign_adopted_and_an_earlier_run_without_section_11(one_year, tmp_path):
+    """A scenario with variants where every locality keeps today's design says so; a run
+    folder written before SPEC section 11 (no designs, no section 11 cost parts) still
+    reports, without those sections."""
+    folder = tmp_path / "kept"
+    result = optimiser.solve(optimiser.load(EXAMPLE, overrides=["constraints.max_redesigns=0"]))
+    result.write(folder)
+    write_report(folder)
+    page = _page(folder)
+    assert "designs" in _headings(page)
+    assert "no redesign is adopted" in _by_id(page, "designs-sentence")
+    assert "t-designs" not in page
+
+    old = tmp_path / "old"
+    shutil.copytree(one_year, old)
+    s = _summary(old)
+    for key in ("designs", "adoptions"):
+        s.pop(key, None)
+    for part in ("adoption", "units", "resources"):
+        s["cost"].pop(part, None)
+        s["baseline_parts"].pop(part, None)
+    (old / "summary.json").write_text(json.dumps(s))
+    a = pd.read_csv(old / "allocation.csv", dtype=str, keep_default_na=False)
+    a.drop(columns=["variant"], errors="ignore").to_csv(old / "allocation.csv", index=False)
+    write_report(old)
+    page = _page(old)
+    assert "designs" not in _headings(page) and "units" not in _headings(page)
+    steps, exact = data.waterfall(read_run(old))
+    assert exact and "Adopting new designs" not in [label for label, _ in steps]
+    assert read_run(old).units is None

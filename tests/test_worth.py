@@ -69,7 +69,11 @@ def test_vectorised_sentences_equal_the_row_by_row_ones(mode):
 def _binding_reference(cons, cur, mode, top):
     """The terminal's 'worth' lines as first written (a stable descending sort of all
     binding rows with a sentence); :func:`optimiser.results.text._binding` must print the same."""
-    b = cons[cons["binding"] & ~cons["kind"].isin(["flow", "payment"])]
+    from optimiser.results.tables import DEFINITIONS
+
+    # rows that define a variable (flow balances, payments, the design chosen, ...) are
+    # never listed
+    b = cons[cons["binding"] & ~cons["kind"].isin(DEFINITIONS)]
     if b.empty:
         return ["No limit binds: the plan is the cheapest without any constraint biting."]
     worth = b[b["meaning"].astype(bool)]
@@ -96,3 +100,134 @@ def test_terminal_worth_lines_equal_the_reference(mode):
     cons = optimiser.solve(optimiser.load(ROOT / "configs" / "northshire.yaml"), mode=mode).constraints
     for top in (1, 3, 8, 1000):
         assert _binding(cons, "GBP", mode, top) == _binding_reference(cons, "GBP", mode, top)
+
+
+# ---------------------------------------------------------------------------------------
+# SPEC section 11: whole units, whole heads, redesigns and the uptake of a design's step
+
+SECTION_11_PATHWAY = """\
+pathway: q
+prevalence_per_1000: 10
+steps:
+  - step: review
+    per_patient: 1.0
+    settings: [hospital, community]
+variants:
+  remote:
+    replace:
+      - {step: review, per_patient: 0.5, settings: [hospital]}
+    add:
+      - {step: call, per_patient: {min: 0.0, max: 0.5}, settings: [community], avoids: {review: 0.5}}
+    adoption_cost: 5000
+"""
+
+SECTION_11_CONFIG = """\
+scenario: worth of section 11
+pathways: [q.yaml]
+localities:
+  north: {population: 100000}
+  south: {population: 50000}
+resources:
+  nurses: {capacity: 1, whole: true, cost: 6000}
+providers:
+  hosp:
+    setting: hospital
+    mode: buy
+    prices: {q.review: 150}
+  hub:
+    setting: community
+    mode: make
+    costs: {q.review: 0, q.call: 20}
+    units:
+      q.review: {size: 300, cost: 30000, uses: {nurses: 1}}
+constraints:
+  max_redesigns: 1
+"""
+
+
+@pytest.fixture(scope="module")
+def section_11(tmp_path_factory):
+    """1,000 patients in north and 500 in south, one review each today, from the hospital
+    at 150. The ``remote`` design halves the reviews (hospital only) and adds up to 0.5
+    calls a patient at 20, each avoiding half a review; adopting it costs 5,000. The hub
+    makes reviews from whole units of 300 (30,000 each, 0 per review), each needing one
+    whole nurse (6,000 a head); there is one nurse. One redesign is allowed.
+
+    By hand (lp): north adopts (150,000 today; 250 x 150 + 500 x 20 + 5,000 = 52,500);
+    south keeps today's design with one unit at the hub (300 reviews) and 200 at the
+    hospital."""
+    folder = tmp_path_factory.mktemp("s11")
+    (folder / "q.yaml").write_text(SECTION_11_PATHWAY)
+    (folder / "w.yaml").write_text(SECTION_11_CONFIG)
+    sc = optimiser.load(folder / "w.yaml")
+    return sc, optimiser.solve(sc, mode="lp")
+
+
+def test_section_11_sentences_by_hand(section_11):
+    _, r = section_11
+    assert r.objective == pytest.approx(52_500 + 200 * 150 + 30_000 + 6_000)
+    # a unit given free (300 reviews at the hub instead of the hospital): 300 x 150
+    row = _row(r, "units[hub,q.review]")
+    assert row["shadow_price"] == pytest.approx(-150)
+    assert row["meaning"] == \
+        "one more whole unit of hub's q.review (300 activities) is worth £45,000.00"
+    # one more nurse: a second unit, 300 reviews at 150 less the unit (30,000) and head (6,000)
+    row = _row(r, "capacity[nurses]")
+    assert row["shadow_price"] == pytest.approx(-9_000)
+    assert row["meaning"].startswith("one more head of nurses saves £9,000.00")
+    # a head more needed for the same unit: the one nurse holds no unit, 300 reviews go back
+    # to the hospital and the unit is not bought: 45,000 - 30,000
+    row = _row(r, "heads[hub,q.review,nurses]")
+    assert row["shadow_price"] == pytest.approx(15_000)
+    assert row["meaning"] == "each extra head of nurses for hub's q.review costs £15,000.00"
+    # a second redesign: south's hospital reviews (500 x 150 at the margin) become the remote
+    # design's 125 reviews and 250 calls and its adoption: 75,000 - 28,750
+    row = _row(r, "max_redesigns")
+    assert row["shadow_price"] == pytest.approx(-46_250)
+    assert row["meaning"] == "allowing one more redesign saves £46,250.00"
+    # the design row only says which design runs: no sentence, never a binding limit
+    assert (r.constraints.loc[r.constraints["kind"] == "design", "meaning"] == "").all()
+
+
+def test_section_11_vectorised_sentences_equal_the_row_by_row_ones(section_11):
+    from optimiser.results import worth
+
+    for sc, res in (section_11,
+                    (lambda s: (s, optimiser.solve(s, mode="lp")))(
+                        optimiser.load(ROOT / "configs" / "community_hospital.yaml"))):
+        cons = res.constraints
+        arcs = sc.instance.arcs
+        x = res.allocation["volume"].to_numpy(float)
+        volume = pd.Series(x).groupby([arcs["locality"].to_numpy(),
+                                       arcs["pathway"].to_numpy()]).sum().to_dict()
+        expected = [worth.sentence(r, sc, volume) if b else ""
+                    for r, b in zip(cons.itertuples(index=False), cons["binding"])]
+        assert cons["meaning"].tolist() == expected
+        said = set(cons.loc[cons["meaning"] != "", "kind"])
+        assert {"units", "heads", "capacity"} <= said
+
+
+def test_design_uptake_sentences_name_the_design(section_11):
+    """An uptake row of a design's step (its limit scaled by the design's z) is named with
+    its design; a minimum is lowered, a maximum raised."""
+    from types import SimpleNamespace
+
+    from optimiser.results import worth
+
+    sc, _ = section_11
+    row = dict(name="uptake_max[north,q,call,remote]", kind="uptake_max", locality="north",
+               pathway="q", step="call", provider=None, resource=None, activity="q.call",
+               variant="remote", limit=0.0, valid_from=-500.0, valid_to=0.0)
+    up = SimpleNamespace(**row, shadow_price=-55.0)
+    assert worth.sentence(up, sc, {}) == \
+        "allowing one more q.call in north (remote design) saves £55.00"
+    low = SimpleNamespace(**{**row, "kind": "uptake_min", "name": "uptake_min[north,q,call,remote]"},
+                          shadow_price=12.5)
+    assert worth.sentence(low, sc, {}) == \
+        "lowering the minimum uptake of q.call in north (remote design) by one saves £12.50"
+    cols = {k: [v] for k, v in row.items()}
+    assert worth._sentences("uptake_max", {**cols, "shadow_price": [-55.0]}, "GBP", {}) == \
+        [worth.sentence(up, sc, {})]
+    assert worth._sentences("uptake_min", {**cols, "shadow_price": [12.5]}, "GBP", {}) == \
+        [worth.sentence(low, sc, {})]
+

@@ -39,7 +39,8 @@ LIMIT = 2**62
 MONEY_ROWS = {"budget", "payment", "block_contract"}
 QUALITY_ROWS = {"quality"}
 MAX_DECIMALS = 6
-HALF_ACTIVITY_ROWS = {"flow", "pace", "year_pace", "setting_cap", "demand_floor"}
+HALF_ACTIVITY_ROWS = {"flow", "pace", "year_pace", "setting_cap", "demand_floor", "uptake_min",
+                      "uptake_max"}
 """Rows that compare whole volumes with a share of demand: they may miss by half an activity."""
 
 

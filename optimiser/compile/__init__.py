@@ -6,10 +6,12 @@ horizon). One module per constraint family, each with its math in the docstring.
 
 Every year t of the horizon (SPEC sections 3 and 7) has :mod:`.flow`, :mod:`.demand_floor`,
 :mod:`.setting_cap`, :mod:`.capacity`, :mod:`.running`, :mod:`.quality`, block contracts
-(:mod:`.cost`) and :mod:`.budget` rows on its own columns, at year-t demand; year 0 has
+(:mod:`.cost`) and :mod:`.budget` rows on its own columns, at year-t demand, and section
+11's :mod:`.design_choice`, :mod:`.design_uptake`, :mod:`.max_redesigns`, :mod:`.units` and
+:mod:`.heads` (with adoption, unit and resource costs in the objective); year 0 has
 section 3's pace of change (:mod:`.pace`). Years are linked by :mod:`.persistence`,
-:mod:`.setup`, :mod:`.held_expansion`, :mod:`.year_pace` and the carried budget; the
-objective is the discounted sum of every year's spending (:mod:`.discount`). A plan without
+:mod:`.setup`, :mod:`.held_expansion`, :mod:`.year_pace`, :mod:`.design_kept` and the carried
+budget; the objective is the discounted sum of every year's spending (:mod:`.discount`). A plan without
 ``horizon`` is one year, and compiles to section 3's model exactly.
 """
 
@@ -21,8 +23,10 @@ import scipy.sparse as sp
 
 from ..instance import Instance
 from ..model import LinearModel
-from . import (budget, capacity, cost, demand_floor, discount, flow, held_expansion, pace,
-               persistence, quality, running, setting_cap, setup, year_pace)
+from ..whole import unit_arcs
+from . import (budget, capacity, cost, demand_floor, design_choice, design_kept, design_uptake,
+               discount, flow, heads, held_expansion, max_redesigns, pace, persistence, quality,
+               resource_cost, running, setting_cap, setup, units, year_pace)
 from .columns import build_columns
 from .rows import demand_terms, in_year, stack
 
@@ -36,7 +40,7 @@ def compile_model(inst: Instance) -> LinearModel:
     n_cols = len(cols.lb)
     at = cols.at
     terms = [demand_terms(views[t], at[t]) for t in range(T)]
-    spend = [_spend(views[t], at[t]) for t in range(T)]
+    spend = [_spend(views[t], at[t], at[t - 1] if t else None) for t in range(T)]
     obj = discount.objective(spend, years.discount(), n_cols)
 
     def each(make, first: int = 0, stop: int = T):
@@ -57,11 +61,17 @@ def compile_model(inst: Instance) -> LinearModel:
         each(lambda t: cost.block_contract_rows(views[t], at[t])),
         each(lambda t: quality.rows(views[t], at[t])),
         each(lambda t: budget.rows(views[t], at[t], spend[t])),
+        each(lambda t: design_choice.rows(views[t], at[t])),
+        each(lambda t: design_uptake.rows(views[t], at[t])),
+        each(lambda t: max_redesigns.rows(views[t], at[t])),
+        each(lambda t: units.rows(views[t], at[t])),
+        each(lambda t: heads.rows(views[t], at[t])),
         each(lambda t: pace.rows(views[t], at[t], terms[t]), 0, 1),
         each(lambda t: year_pace.rows(inst, cols, t), 1),
         each(lambda t: persistence.rows(inst, cols, t), 1),
         each(lambda t: setup.rows(inst, cols, t), 1),
         each(lambda t: held_expansion.rows(inst, cols, t), 1),
+        each(lambda t: design_kept.rows(inst, cols, t), 1),
     ]
     row, col, val, lb, ub, meta = stack(_by_kind([b for f in families for b in f]))
     implied = _implied_upper_bounds(views, cols)
@@ -77,6 +87,24 @@ def compile_model(inst: Instance) -> LinearModel:
     )
 
 
+def _whole_bounds(inst: Instance, at, ub: np.ndarray) -> None:
+    """Upper bounds of one year's ``n`` and ``h`` (see :func:`_implied_upper_bounds`)."""
+    if not len(inst.units) and not len(inst.heads):
+        return
+    most = np.zeros(len(ub))
+    dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
+    most[at.x] = dmax + 1.0
+    arc, unit = unit_arcs(inst)
+    n_most = np.ceil(np.bincount(unit, weights=most[at.x[arc]], minlength=len(inst.units))
+                     / np.maximum(inst.units["size"].to_numpy(float), 1e-12))
+    ub[at.n_of_unit] = n_most
+    most[at.n_of_unit] = n_most
+    _, col, amount, head = heads.use_terms(inst, at)
+    mine = head >= 0
+    need = np.bincount(head[mine], weights=amount[mine] * most[col[mine]], minlength=len(inst.heads))
+    ub[at.h_of_head] = np.ceil(need * (1.0 + 1e-12))
+
+
 def _by_kind(blocks: list) -> list:
     """Blocks in their family order, the years of a kind together (running and the block
     contract each give two kinds per year)."""
@@ -87,19 +115,28 @@ def _by_kind(blocks: list) -> list:
     return [b for group in order.values() for b in group]
 
 
-def _spend(inst: Instance, cols) -> tuple[np.ndarray, np.ndarray]:
-    """Year t's spending terms: section 3's Total and the year's setup."""
-    c1, v1 = cost.spend(inst, cols)
-    c2, v2 = setup.spend(inst, cols)
-    return np.concatenate([c1, c2]), np.concatenate([v1, v2])
+def _spend(inst: Instance, cols, before) -> tuple[np.ndarray, np.ndarray]:
+    """Year t's spending terms: section 3's Total, the year's setup, and section 11's
+    adoptions, whole units and resource costs (``before``: year t-1's columns, None in
+    year 0)."""
+    parts = [cost.spend(inst, cols), setup.spend(inst, cols),
+             design_kept.spend(inst, cols, before), units.spend(inst, cols),
+             resource_cost.spend(inst, cols)]
+    return (np.concatenate([c for c, _ in parts]).astype(np.int64),
+            np.concatenate([v for _, v in parts]).astype(float))
 
 
 def _implied_upper_bounds(views: list[Instance], cols) -> np.ndarray:
-    """x <= dmax of its step in its year; pay <= max(block, sum price * (dmax + 1)) over the
+    """y <= N*max (a design's uptake has no column bound); x <= dmax of its step in its
+    year; pay <= max(block, sum price * (dmax + 1)) over the
     provider's arcs (the extra activity covers whole-activity rounding in cp mode); c <= the
-    sum of all budgets (nothing more can be carried)."""
+    sum of all budgets (nothing more can be carried); n <= the units all its arcs' largest
+    demand (plus one activity each) needs; h <= the heads that use needs."""
     ub = cols.ub.copy()
     for inst, at in zip(views, cols.at):
+        opt = at.y_of_dem >= 0
+        ub[at.y_of_dem[opt]] = inst.demand["ymax"].to_numpy(float)[opt]
+        _whole_bounds(inst, at, ub)
         dmax = inst.demand["dmax"].to_numpy(float)[inst.arcs["dem"].to_numpy(np.int64)]
         ub[at.x] = dmax
         p_idx = pd.Index(inst.providers["provider"]).get_indexer(inst.arcs["provider"])

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..instance import Instance
 from .columns import YearColumns
+from .columns import variant_of
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
@@ -24,5 +25,6 @@ def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     row = np.concatenate([inst.arcs["dem"].to_numpy(np.int64), r_d])
     col = np.concatenate([cols.x, c_d])
     val = np.concatenate([np.ones(len(cols.x)), -v_d])
-    meta = dem[["locality", "pathway", "step", "activity"]]
+    meta = dem[["locality", "pathway", "step", "activity"]].assign(
+        variant=variant_of(inst, np.arange(n)).to_numpy(object))
     return block("flow", meta, ["locality", "pathway", "step"], row, col, val, const, const)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..instance import Instance
 from .columns import YearColumns
+from .columns import variant_of
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
@@ -28,6 +29,7 @@ def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     row = np.concatenate([np.arange(len(idx)), r_d])
     col = np.concatenate([cols.x[idx], c_d])
     val = np.concatenate([np.ones(len(idx)), -v_d])
-    meta = arcs.iloc[idx][["locality", "pathway", "step", "provider", "activity"]]
+    meta = arcs.iloc[idx][["locality", "pathway", "step", "provider", "activity"]].assign(
+        variant=variant_of(inst, arcs["dem"].to_numpy(np.int64)[idx]).to_numpy(object))
     return block("pace", meta, ["locality", "pathway", "step", "provider"], row, col, val,
                  const, np.inf)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..instance import Instance
-from ..model import META_COLUMNS, names, text
+from ..model import META_COLUMNS, names, text, with_variant
 from .columns import YearColumns
 
 
@@ -33,6 +33,8 @@ def block(kind: str, meta: pd.DataFrame, keys: list[str], row, col, val, lb, ub)
     n = len(meta)
     meta = meta.reset_index(drop=True).copy()
     meta["name"] = names(kind, meta, keys) if keys else text([kind] * n)
+    if "variant" in meta and "variant" not in keys:
+        meta["name"] = with_variant(meta["name"], meta["variant"])
     meta["kind"] = text([kind] * n)
     for c in META_COLUMNS:
         if c not in meta:
@@ -58,16 +60,21 @@ class DemandTerms:
 
 
 def demand_terms(inst: Instance, cols: YearColumns) -> DemandTerms:
-    """``D = y`` for an optional step; ``D = N*per_patient - sum effect * y[src]`` otherwise."""
+    """``D = y`` for an optional step; ``D = N*per_patient - sum effect * y[src]`` otherwise.
+    A fixed step of a pathway with variants has ``N*per_patient * z`` of its design in place
+    of the constant (SPEC section 11)."""
     dem = inst.demand
     opt = np.flatnonzero(dem["optional"].to_numpy(dtype=bool))
     av = inst.avoids
     src = av["src_dem"].to_numpy(dtype=np.int64)
+    fixed = dem["fixed"].to_numpy(dtype=float)
+    design = dem["design"].to_numpy(dtype=np.int64)
+    by_z = np.flatnonzero((design >= 0) & ~dem["optional"].to_numpy(dtype=bool))
     return DemandTerms(
-        const=dem["fixed"].to_numpy(dtype=float),
-        dem=np.concatenate([opt, av["dst_dem"].to_numpy(dtype=np.int64)]),
-        col=np.concatenate([cols.y_of_dem[opt], cols.y_of_dem[src]]),
-        coef=np.concatenate([np.ones(len(opt)), -av["effect"].to_numpy(dtype=float)]),
+        const=np.where(design >= 0, 0.0, fixed),
+        dem=np.concatenate([opt, av["dst_dem"].to_numpy(dtype=np.int64), by_z]),
+        col=np.concatenate([cols.y_of_dem[opt], cols.y_of_dem[src], cols.z_of_design[design[by_z]]]),
+        coef=np.concatenate([np.ones(len(opt)), -av["effect"].to_numpy(dtype=float), fixed[by_z]]),
     )
 
 

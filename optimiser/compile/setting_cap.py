@@ -15,6 +15,7 @@ import pandas as pd
 from ..instance import Instance
 from ..model import text
 from .columns import YearColumns
+from .columns import variant_of
 from .rows import DemandTerms, RowBlock, block, demand_for_rows
 
 
@@ -37,7 +38,8 @@ def rows(inst: Instance, cols: YearColumns, terms: DemandTerms) -> RowBlock:
     val = np.concatenate([np.ones(len(m)), -v_d])
     meta = caps[["locality", "pathway", "step", "setting"]].assign(
         activity=text([f"{p}.{s}" for p, s in zip(caps["pathway"].tolist(), caps["step"].tolist())]
-                      ).set_axis(caps.index))
+                      ).set_axis(caps.index),
+        variant=variant_of(inst, caps["dem"].to_numpy(np.int64)).to_numpy(object))
     out = block("setting_cap", meta, ["locality", "pathway", "step", "setting"], row, col, val,
                 -np.inf, const)
     return out

@@ -36,7 +36,9 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
     out: dict = {"status": "infeasible", "backend": name,
                  "method": "elastic model (least relative relaxation of capacities, quality "
                            "floors, budget, pace, setting caps, minimum volumes, block "
-                           "contracts and uptake bounds), then a deletion filter",
+                           "contracts and uptake bounds"
+                           + (", and the cap on redesigns" if scenario.instance.varied else "")
+                           + "), then a deletion filter",
                  "relaxation": [], "conflict": [], "irreducible": False,
                  "integrality_only": False}
     if not el.status.has_solution:
@@ -57,6 +59,8 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
             limit = float(scenario.instance.providers.set_index("provider").loc[row["provider"], "min_volume"])
             o = extra.get(i, {}).get("o", 1.0)
             by = by / o if o > 1e-9 else by
+        elif _designed_uptake(row):
+            limit = _design_limit(m, i)
         where, key = location(scenario, row)
         out["relaxation"].append({
             "constraint": row["name"], "kind": row["kind"], "where": where, "key": key,
@@ -69,6 +73,8 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
         row = meta.iloc[i]
         lower = np.isfinite(m.row_lb[i])
         limit = float(m.row_lb[i] if lower else m.row_ub[i])
+        if _designed_uptake(row):
+            limit = _design_limit(m, i)
         where, key = location(scenario, row)
         out["conflict"].append({"constraint": row["name"], "kind": row["kind"], "where": where,
                                 "key": key, "message": member_message(scenario, row, limit)})
@@ -77,13 +83,32 @@ def diagnose(scenario: Scenario, model: LinearModel, *, mode: str, backend: str,
     return out
 
 
+def _designed_uptake(row: pd.Series) -> bool:
+    """An uptake row of a design's optional step (SPEC section 11): ``y - N*min*z >= 0`` or
+    ``y - N*max*z <= 0``, its limit 0."""
+    w = row.get("variant")
+    return row["kind"] in ("uptake_min", "uptake_max") and isinstance(w, str) and bool(w)
+
+
+def _design_limit(m: LinearModel, i: int, A=None) -> float:
+    """The uptake limit a design's uptake row states when its design is chosen: ``N*min``
+    (or ``N*max``), the coefficient of its ``z`` (``A``: ``m.A`` as CSR, when at hand)."""
+    start, stop = m.blocks.get("z", (0, 0))
+    A = m.A.tocsr() if A is None else A
+    lo, hi = A.indptr[i], A.indptr[i + 1]
+    cols, vals = A.indices[lo:hi], A.data[lo:hi]
+    on = (cols >= start) & (cols < stop)
+    return float(abs(vals[on].sum())) if on.any() else 0.0
+
+
 def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
     """The size each row's relaxation is measured against, where its limit says nothing.
 
     Rows whose limit is 0 (a setting cap or pace row of an optional step, written against
     the uptake variable; a year-to-year pace row) are measured by their magnitude, the
     largest |coefficient x upper bound| in the row; quality rows by floor x the locality's
-    pathway volume in the row's year; minimum volume rows by the minimum volume itself.
+    pathway volume in the row's year; minimum volume rows by the minimum volume itself; the
+    uptake rows of a design's step (limit 0, SPEC section 11) by the uptake they state.
     """
     inst = scenario.instance
     meta = m.row_meta
@@ -106,6 +131,11 @@ def _row_scale(scenario: Scenario, m: LinearModel) -> np.ndarray:
             scale[i] = float(floor.get(row["pathway"], 0.0) * vol[t].get((row["locality"], row["pathway"]), 0.0))
         else:
             scale[i] = float(mv.get(row["provider"], 0.0))
+    if "variant" in meta:
+        designed = (meta["kind"].isin(["uptake_min", "uptake_max"]).to_numpy()
+                    & pd.notna(meta["variant"].to_numpy(object)))
+        for i in np.flatnonzero(designed):
+            scale[i] = _design_limit(m, i, A) or scale[i]
     return scale
 
 
@@ -131,6 +161,10 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
     src, dst = av["src_dem"].to_numpy(int), av["dst_dem"].to_numpy(int)
     effect = av["effect"].to_numpy(float)
     demands: dict[int, np.ndarray] = {}
+    # SPEC section 11: a fixed step of a design has demand N*per_patient*z of its design
+    design = dem["design"].to_numpy(np.int64) if "design" in dem else np.full(len(dem), -1)
+    Z = (values[m.block("z")].reshape(T, len(inst.designs)) if len(inst.designs)
+         else np.ones((T, 0)))
 
     def D(t: int) -> np.ndarray:
         """Year t's demand per demand row in the relaxed plan."""
@@ -138,6 +172,8 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
             y = Y[t]
             avoided = np.bincount(dst, minlength=len(dem), weights=effect * y[src])
             fixed = inst.at_year(t).demand["fixed"].to_numpy(float)
+            if len(inst.designs):
+                fixed = fixed * np.where(design >= 0, Z[t][np.maximum(design, 0)], 1.0)
             demands[t] = np.where(dem["optional"].to_numpy(bool), y, fixed - avoided)
         return demands[t]
 
@@ -156,6 +192,16 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
         if key in k_used:
             out[i] = {"steps_used": float(k_used[key])}
     growth = dem["growth"].to_numpy(float)
+    arc_variant = arcs["variant"].to_numpy(object) if "variant" in arcs else None
+
+    def of_design(row: pd.Series, sel: np.ndarray) -> np.ndarray:
+        """``sel`` narrowed to the arcs of the row's design (a pathway with variants has a
+        step's arcs once per design)."""
+        w = row.get("variant")
+        if arc_variant is None or not isinstance(w, str) or not w:
+            return sel
+        return sel & (arc_variant == w)
+
     for i in np.flatnonzero(meta["kind"].isin(["quality", "pace", "year_pace", "setting_cap"]).to_numpy()):
         row = meta.iloc[i]
         t = _year(row)
@@ -166,8 +212,9 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
             if vol > 0:
                 out[i] = {"quality": float((arcs["quality"].to_numpy(float)[sel] * x[sel]).sum() / vol)}
         elif row["kind"] in ("pace", "year_pace"):
-            sel = np.flatnonzero(((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
-                                  & (arcs["provider"] == row["provider"])).to_numpy())
+            sel = np.flatnonzero(of_design(row, ((arcs["locality"] == row["locality"])
+                                                 & (arcs["activity"] == row["activity"])
+                                                 & (arcs["provider"] == row["provider"])).to_numpy()))
             if len(sel):
                 a = sel[0]
                 d = int(arcs["dem"].iloc[a])
@@ -179,8 +226,9 @@ def _extras(scenario: Scenario, m: LinearModel, values: np.ndarray) -> dict[int,
                     out[i] = {"max_shift": float(max(0.0, 1 - x[a] / base))}
         else:
             setting = setting_of(row)
-            sel = ((arcs["locality"] == row["locality"]) & (arcs["activity"] == row["activity"])
-                   & (arcs["setting"] == setting)).to_numpy()
+            sel = of_design(row, ((arcs["locality"] == row["locality"])
+                                  & (arcs["activity"] == row["activity"])
+                                  & (arcs["setting"] == setting)).to_numpy())
             d = D(t)[arcs["dem"].to_numpy()[sel][0]] if sel.any() else 0
             if d > 0:
                 out[i] = {"share": float(x[sel].sum() / d)}

@@ -3,12 +3,20 @@
 In a plan of several years (SPEC section 7) every row belongs to a year (``row["year"]``, the
 index t); its message names the calendar year, and a ``budget`` row of year t points at
 that year's entry of a budget list (``constraints.budget[t]``).
+
+SPEC section 11: a row of a design's step (``row["variant"]`` set) is located where that
+design writes the key (a variant's ``replace`` or ``add`` entry; a step it takes over
+unchanged, or a key its ``replace`` entry does not give, at today's step); ``max_redesigns``
+at ``constraints.max_redesigns``; ``units`` at ``providers.V.units.A``; ``heads`` (a whole
+resource's head count per provider and activity) at ``resources.R.whole``; a whole resource's
+``capacity`` counts heads.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ..designs import CURRENT, designs
 from ..load import Scenario
 from ..results.text import money
 from ..results.worth import setting_of as _setting_in
@@ -48,22 +56,64 @@ def _config_path(scenario: Scenario, row: pd.Series) -> tuple:
         "setup": ("providers", row["provider"], "setup_cost"),
         "persistence": ("providers", row["provider"]),
         "held_expansion": ("resources", row["resource"], "expand"),
+        "max_redesigns": ("constraints", "max_redesigns"),
+        "units": ("providers", row["provider"], "units", row["activity"]),
+        "heads": ("resources", row["resource"], "whole"),
     }.get(kind) or ()
+
+
+def variant_of(row: pd.Series) -> str | None:
+    """The design of a row of a pathway with variants (SPEC section 11), else None."""
+    w = row.get("variant")
+    return w if isinstance(w, str) and w else None
+
+
+def _given(pdoc, path: tuple) -> bool:
+    """Whether the pathway file writes ``path`` (or something under it)."""
+    n = len(path)
+    return any(tuple(p[:n]) == path for p in pdoc.values)
+
+
+def step_path(pathway, pdoc, variant: str | None, step: str, key: str) -> tuple:
+    """Where ``key`` of ``step`` in design ``variant`` (``None``: today's) is written: the
+    step's entry in that design (``steps[i]``, or a variant's ``replace``/``add`` entry),
+    today's step when a ``replace`` entry does not give ``key``."""
+    today = [s.step for s in pathway.steps]
+    for d in designs(pathway):
+        if d.variant != (variant or CURRENT):
+            continue
+        here = [s.step for s in d.steps]
+        if step not in here:
+            break
+        where = tuple(d.where[here.index(step)])
+        if where[2:3] == ("replace",) and not _given(pdoc, where + (key,)) and step in today:
+            return ("steps", today.index(step))
+        return where
+    return ("steps", today.index(step)) if step in today else ("variants", variant or CURRENT)
 
 
 def location(scenario: Scenario, row: pd.Series) -> tuple[str, str]:
     """``(FILE:LINE:COL, key.path)`` of the key that created a constraint row."""
     kind = row["kind"]
-    if kind in ("setting_cap", "uptake_min", "uptake_max"):
+    if kind in ("setting_cap", "uptake_min", "uptake_max", "design", "design_kept"):
         pw = row["pathway"]
         idx = [p.pathway for p in scenario.pathways].index(pw)
         pdoc, pathway = scenario.pathway_documents[idx], scenario.pathways[idx]
-        i = [s.step for s in pathway.steps].index(row["step"])
-        if kind == "setting_cap":
-            path = ("steps", i, "max_share", setting_of(row))
+        if kind == "design":
+            path = ("variants",)
+        elif kind == "design_kept":
+            path = ("variants", variant_of(row) or CURRENT)
+        elif kind == "setting_cap":
+            path = step_path(pathway, pdoc, variant_of(row), row["step"], "max_share") + (
+                "max_share", setting_of(row))
         else:
-            path = ("steps", i, "per_patient", "min" if kind == "uptake_min" else "max")
+            path = step_path(pathway, pdoc, variant_of(row), row["step"], "per_patient") + (
+                "per_patient", "min" if kind == "uptake_min" else "max")
         issue = pdoc.issue(path, "")
+        where = issue.file if not issue.line else f"{issue.file}:{issue.line}:{issue.column}"
+        return where, issue.path
+    if kind == "units":  # a mapping: its key's line, not its first entry's
+        issue = scenario.document.issue(_config_path(scenario, row), "", key=True)
         where = issue.file if not issue.line else f"{issue.file}:{issue.line}:{issue.column}"
         return where, issue.path
     return scenario.locate(_config_path(scenario, row))
@@ -76,6 +126,18 @@ def setting_of(row: pd.Series) -> str:
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}".rstrip("0").rstrip(".")
+
+
+def _design(row: pd.Series) -> str:
+    """`` (integrated design)`` for a row of a design's step, else nothing."""
+    w = variant_of(row)
+    return f" ({w} design)" if w else ""
+
+
+def _is_whole(scenario: Scenario, resource) -> bool:
+    """Whether a resource is counted in whole heads (SPEC section 11)."""
+    res = scenario.instance.resources
+    return bool("whole" in res and res.loc[res["resource"] == resource, "whole"].any())
 
 
 def _budget_words(scenario: Scenario, row: pd.Series) -> str:
@@ -92,7 +154,9 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
     when = _in(scenario, row)
     if kind == "capacity":
         r = inst.resources.set_index("resource").loc[row["resource"]]
-        text = f"{row['resource']} is {_fmt(by)} short{when} (capacity {_fmt(r['capacity'])}"
+        heads = " heads" if _is_whole(scenario, row["resource"]) else ""
+        text = (f"{row['resource']} is {_fmt(by)}{heads} short{when} (capacity "
+                f"{_fmt(r['capacity'])}{heads}")
         if r["expand_step"] > 0:
             used = extra.get("steps_used")
             most = int(r["expand_max"])
@@ -137,11 +201,14 @@ def relaxation_message(scenario: Scenario, row: pd.Series, limit: float, by: flo
                 f"exceed its max_share" + (f": {share:.3f} is needed" if share is not None else "")
                 + f" ({_fmt(by)} activities over the cap)")
     if kind == "uptake_min":
-        return (f"minimum uptake of {row['activity']} in {row['locality']}{when} must fall by "
-                f"{_fmt(by)} (from {_fmt(limit)} to {_fmt(limit - by)} activities)")
+        return (f"minimum uptake of {row['activity']} in {row['locality']}{_design(row)}{when} "
+                f"must fall by {_fmt(by)} (from {_fmt(limit)} to {_fmt(limit - by)} activities)")
     if kind == "uptake_max":
-        return (f"maximum uptake of {row['activity']} in {row['locality']}{when} must rise by "
-                f"{_fmt(by)} (from {_fmt(limit)} to {_fmt(limit + by)} activities)")
+        return (f"maximum uptake of {row['activity']} in {row['locality']}{_design(row)}{when} "
+                f"must rise by {_fmt(by)} (from {_fmt(limit)} to {_fmt(limit + by)} activities)")
+    if kind == "max_redesigns":
+        return (f"max_redesigns of {_fmt(limit)} must rise to {_fmt(limit + by)}{when} (more "
+                "localities must be allowed to leave today's design of a pathway)")
     return f"{row['name']} must be relaxed by {_fmt(by)}"
 
 
@@ -151,7 +218,8 @@ def member_message(scenario: Scenario, row: pd.Series, limit: float) -> str:
     cur = scenario.config.currency
     when = _in(scenario, row)
     if kind == "capacity":
-        return f"{row['resource']} capacity {_fmt(limit)}{when}"
+        heads = " heads" if _is_whole(scenario, row["resource"]) else ""
+        return f"{row['resource']} capacity {_fmt(limit)}{heads}{when}"
     if kind == "budget":
         y = year_of(scenario, row)
         return f"budget {money(limit, cur)}" + (f" for {y}" if y is not None else "")
@@ -180,7 +248,17 @@ def member_message(scenario: Scenario, row: pd.Series, limit: float) -> str:
     if kind == "setting_cap":
         return f"max_share of {setting_of(row)} for {row['activity']} in {row['locality']}{when}"
     if kind == "uptake_min":
-        return f"minimum uptake of {row['activity']} in {row['locality']}{when} ({_fmt(limit)})"
+        return (f"minimum uptake of {row['activity']} in {row['locality']}{_design(row)}{when} "
+                f"({_fmt(limit)})")
     if kind == "uptake_max":
-        return f"maximum uptake of {row['activity']} in {row['locality']}{when} ({_fmt(limit)})"
+        return (f"maximum uptake of {row['activity']} in {row['locality']}{_design(row)}{when} "
+                f"({_fmt(limit)})")
+    if kind == "max_redesigns":
+        return (f"max_redesigns {_fmt(limit)}{when} (at most {_fmt(limit)} locality-pathway pairs "
+                "leave today's design)")
+    if kind == "units":
+        return (f"{row['provider']}'s {row['activity']} is delivered from whole units{when}")
+    if kind == "heads":
+        return (f"{row['resource']} is held in whole heads for {row['provider']}'s "
+                f"{row['activity']}{when}")
     return str(row["name"])

@@ -2,12 +2,16 @@
 
 **Soft rows** are the requirements a commissioner sets and could change: capacities,
 quality floors, the budget, pace of change (today to the first year, and from year to year:
-``year_pace``, from ``max_shift`` too), setting caps, minimum volumes, block contracts and
+``year_pace``, from ``max_shift`` too), setting caps, minimum volumes, block contracts,
 uptake bounds (moved from column bounds into ``uptake_min``/``uptake_max`` rows here so they
-can be named and relaxed). Flow balance, the demand floor, running limits and payment
-definitions are **hard**: they are what the words mean, not choices. So are the links
-between the years of a plan (``persistence``: a service once running keeps running;
-``setup``: a start pays its setup; ``held_expansion``: staff hired are kept).
+can be named and relaxed; a design's optional step has them as rows already, scaled by its
+design's ``z``) and the cap on redesigns (``max_redesigns``, SPEC section 11). Flow balance,
+the demand floor, running limits and payment definitions are **hard**: they are what the
+words mean, not choices. So are the links between the years of a plan (``persistence``: a
+service once running keeps running; ``setup``: a start pays its setup; ``held_expansion``:
+staff hired are kept; ``design_kept``: a design adopted is kept), one design per locality
+and pathway (``design``), and whole units and heads (``units``, ``heads``: they count what
+the volumes need; a whole resource's ``capacity`` row, on its heads, is soft as any other).
 
 *Elastic model.* Each soft row ``lb <= a x <= ub`` gains slack columns ``s >= 0``:
 ``a x + s_lo >= lb`` and ``a x - s_hi <= ub``. Minimising ``sum w * s`` with
@@ -34,7 +38,7 @@ from ..errors import SolveFailed
 from ..model import LinearModel, text
 
 SOFT_KINDS = ("capacity", "quality", "budget", "pace", "year_pace", "setting_cap", "min_volume",
-              "block_contract", "uptake_min", "uptake_max")
+              "block_contract", "uptake_min", "uptake_max", "max_redesigns")
 TOL = 1e-6
 WEIGHT_FLOOR = 1e-4
 """Smallest weight of a slack in the elastic objective (see :func:`elastic`)."""
@@ -43,12 +47,25 @@ MAX_FILTER = 400
 
 
 def with_uptake_rows(model: LinearModel) -> LinearModel:
-    """Uptake bounds ``y in [N*min, N*max]`` as named rows, the columns freed to ``[0, inf)``."""
+    """Uptake bounds ``y in [N*min, N*max]`` as named rows, the columns freed to ``[0, inf)``.
+
+    The uptake of a design's optional step (SPEC section 11: its column has a ``variant``)
+    has its range as ``uptake_min``/``uptake_max`` rows already (``N*min*z <= y <= N*max*z``);
+    its column is only freed above (``[0, N*max]`` would otherwise hold a relaxed row back)."""
     start, stop = model.blocks.get("y", (0, 0))
-    n = stop - start
-    if n == 0:
+    if stop == start:
         return model
     cols = np.arange(start, stop)
+    if "variant" in model.col_meta:
+        designed = pd.notna(model.col_meta["variant"].to_numpy(object)[cols])
+        if designed.any():
+            col_ub = model.col_ub.copy()
+            col_ub[cols[designed]] = np.inf
+            model = replace(model, col_ub=col_ub)
+            cols = cols[~designed]
+    n = len(cols)
+    if n == 0:
+        return model
     lo, hi = model.col_lb[cols], model.col_ub[cols]
     meta = model.col_meta.iloc[cols].reset_index(drop=True)
     # the column's own index, ``[l,p,s]`` (``[l,p,s,year]`` in a plan with a horizon)

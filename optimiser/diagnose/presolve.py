@@ -46,6 +46,8 @@ def presolve_findings(scenario: Scenario) -> list[dict]:
                                 weights=av["effect"].to_numpy(float) * dem["ymax"].to_numpy(float)[av["src_dem"].to_numpy(int)])
         least = np.where(dem["optional"].to_numpy(bool), dem["ymin"].to_numpy(float),
                          np.maximum(0.0, dem["fixed"].to_numpy(float) - can_avoid))
+        # a step of a pathway with variants has demand only in the design chosen (SPEC 11)
+        least = np.where(dem["design"].to_numpy(np.int64) >= 0, 0.0, least)
         arcs = inst.arcs.assign(blocked=blocked)
         all_blocked = arcs.groupby("dem")["blocked"].all()
         for d in all_blocked[all_blocked].index:

@@ -3,8 +3,8 @@
 ``carepath run JOB`` calls :func:`write_run` once per run, after the run's folders and
 ``manifest.json`` are written. Every run is stored in **one transaction**: its ``runs`` row,
 a ``scenarios`` row per scenario (failed ones included, with status ``error``), and the
-``summaries``, ``allocations``, ``constraints`` and ``resources`` rows of every scenario
-that has them. Any failure rolls the transaction back, so a run is in the database
+``summaries``, ``allocations``, ``constraints``, ``resources`` and ``units`` rows of every
+scenario that has them. Any failure rolls the transaction back, so a run is in the database
 completely or not at all; earlier runs are never touched (except the run being replaced
 with ``replace=True``, and that in the same transaction).
 
@@ -22,14 +22,24 @@ Tables (created when missing; SQLAlchemy Core, ``metadata`` below):
 ``summaries``
     one row per scenario with a ``summary.json``: the document as JSON text (``summary``;
     ``diagnosis`` too when there is one) and its key numbers flattened into columns:
-    ``cost_buy`` ... ``cost_setup``, ``allocation_cost``, ``solver_backend``,
+    ``cost_buy`` ... ``cost_setup``, ``cost_adoption``, ``cost_units``, ``cost_resources``
+    (SPEC section 11), ``allocation_cost``, ``solver_backend``,
     ``solver_mode``, ``solver_seconds``, ``solver_gap``, ``model_variables``, ...,
     ``input_sha256``.
 ``allocations``, ``constraints``, ``resources``
     the rows of ``allocation.csv``, ``constraints.csv`` and ``resources.csv`` (SPEC 5 and
     the reference's extensions), keyed by ``run_id``, ``scenario`` and ``seq`` (the row's
     0-based position in the CSV), with ``year`` (NULL for a one-year plan). NaN becomes
-    NULL.
+    NULL. SPEC section 11: ``allocations.variant`` and ``constraints.variant`` (the design;
+    NULL when the scenario has no variants), ``resources.provider``, ``activity`` and
+    ``need`` (filled for ``whole`` resources, NULL otherwise).
+``units``
+    the rows of ``units.csv`` (whole units per provider and activity, SPEC section 11),
+    keyed like the tables above; none for a scenario without ``units``.
+
+A database made by an earlier version lacks the tables and nullable columns added since:
+the tables are created and the columns added (``ALTER TABLE ... ADD COLUMN``) before the
+first write, so earlier runs stay and read NULL there.
 
 Child tables reference ``scenarios (run_id, scenario)``, which references ``runs``
 (``ON DELETE CASCADE`` both). The primary keys index ``(run_id, scenario)``; the columns a
@@ -150,6 +160,9 @@ summaries = sa.Table(
     sa.Column("cost_overhead", _FLOAT),
     sa.Column("cost_expansion", _FLOAT),
     sa.Column("cost_setup", _FLOAT),
+    sa.Column("cost_adoption", _FLOAT),
+    sa.Column("cost_units", _FLOAT),
+    sa.Column("cost_resources", _FLOAT),
     sa.Column("allocation_cost", _FLOAT, comment="check.allocation_cost: sum of allocations.cost"),
     sa.Column("max_violation", _FLOAT),
     sa.Column("solver_backend", sa.String()),
@@ -180,6 +193,7 @@ allocations = sa.Table(
     sa.Column("pathway", sa.String(), nullable=False, index=True),
     sa.Column("step", sa.String(), nullable=False),
     sa.Column("provider", sa.String(), nullable=False, index=True),
+    sa.Column("variant", sa.String(), comment="design (SPEC 11); NULL without variants"),
     sa.Column("setting", sa.String()),
     sa.Column("mode", sa.String()),
     sa.Column("volume", _FLOAT),
@@ -200,6 +214,7 @@ constraints = sa.Table(
     sa.Column("provider", sa.String(), index=True),
     sa.Column("resource", sa.String(), index=True),
     sa.Column("activity", sa.String()),
+    sa.Column("variant", sa.String(), comment="design (SPEC 11); NULL without variants"),
     sa.Column("limit", _FLOAT),
     sa.Column("slack", _FLOAT),
     sa.Column("shadow_price", _FLOAT),
@@ -214,16 +229,35 @@ resources = sa.Table(
     "resources", metadata,
     *_child_key(),
     sa.Column("resource", sa.String(), nullable=False, index=True),
+    sa.Column("provider", sa.String(), comment="whole resources (SPEC 11) only"),
+    sa.Column("activity", sa.String(), comment="whole resources (SPEC 11) only"),
     sa.Column("capacity", _FLOAT),
     sa.Column("expansion_steps", _FLOAT),
     sa.Column("used", _FLOAT),
     sa.Column("utilisation", _FLOAT),
+    sa.Column("need", _FLOAT, comment="whole resources: use before rounding to heads"),
 )
 
-TABLES: tuple[str, ...] = ("runs", "scenarios", "summaries", "allocations", "constraints", "resources")
+units = sa.Table(
+    "units", metadata,
+    *_child_key(),
+    sa.Column("provider", sa.String(), nullable=False, index=True),
+    sa.Column("activity", sa.String(), nullable=False),
+    sa.Column("size", _FLOAT),
+    sa.Column("units", _FLOAT),
+    sa.Column("capacity", _FLOAT),
+    sa.Column("volume", _FLOAT),
+    sa.Column("utilisation", _FLOAT),
+    sa.Column("cost", _FLOAT),
+    sa.Column("baseline_units", _FLOAT),
+)
+
+TABLES: tuple[str, ...] = ("runs", "scenarios", "summaries", "allocations", "constraints", "resources",
+                           "units")
 """Table names, parents before children (insert order; deletes go the other way)."""
 
-_RESULT_TABLES = {"allocations": "allocation", "constraints": "constraints", "resources": "resources"}
+_RESULT_TABLES = {"allocations": "allocation", "constraints": "constraints", "resources": "resources",
+                  "units": "units"}
 """Database table -> the :class:`Result` attribute holding its DataFrame."""
 
 
@@ -402,7 +436,8 @@ def _transaction(engine: Engine, *, write: bool = False) -> Iterator[sa.Connecti
 
 
 def _ensure_schema(engine: Engine) -> None:
-    """Create the missing tables; refuse tables that lack columns this version writes."""
+    """Create the missing tables and add the missing nullable columns (a database made by
+    an earlier version); refuse tables that lack a column that cannot be added so."""
     for attempt in (1, 2):
         try:
             with _transaction(engine, write=True) as conn:
@@ -411,16 +446,44 @@ def _ensure_schema(engine: Engine) -> None:
         except (sa_exc.IntegrityError, sa_exc.ProgrammingError):
             if attempt == 2:  # another process created them at the same moment: look again
                 raise
-    with engine.connect() as conn:
-        inspector = sa.inspect(conn)
-        for name in TABLES:
-            have = {c["name"] for c in inspector.get_columns(name)}
-            missing = [c.name for c in metadata.tables[name].columns if c.name not in have]
-            if missing:
-                raise DatabaseError(
-                    f"results database {_safe(engine.url)}: table {name} has no column "
-                    f"{', '.join(missing)} (made by another version of carepath?); use a new "
-                    "database or add the columns")
+    for attempt in (1, 2):
+        try:
+            with _transaction(engine, write=True) as conn:
+                _add_columns(engine, conn)
+            break
+        except (sa_exc.OperationalError, sa_exc.ProgrammingError):
+            if attempt == 2:  # another process added them at the same moment: look again
+                raise
+
+
+def _missing_columns(conn: sa.Connection) -> dict[str, list[sa.Column]]:
+    inspector = sa.inspect(conn)
+    out = {}
+    for name in TABLES:
+        have = {c["name"] for c in inspector.get_columns(name)}
+        missing = [c for c in metadata.tables[name].columns if c.name not in have]
+        if missing:
+            out[name] = missing
+    return out
+
+
+def _add_columns(engine: Engine, conn: sa.Connection) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each nullable column a table lacks (inside the
+    caller's write transaction: on SQLite it holds the write lock, on PostgreSQL the
+    ALTER's own lock, so two writers do not both add a column)."""
+    missing = _missing_columns(conn)
+    for name, cols in missing.items():
+        bad = [c.name for c in cols if c.primary_key or not c.nullable]
+        if bad:
+            raise DatabaseError(
+                f"results database {_safe(engine.url)}: table {name} has no column "
+                f"{', '.join(bad)} (made by another version of carepath?); use a new "
+                "database or add the columns")
+    preparer = engine.dialect.identifier_preparer
+    for name, cols in missing.items():
+        for col in cols:
+            spec = sa.schema.CreateColumn(col).compile(dialect=engine.dialect)
+            conn.exec_driver_sql(f"ALTER TABLE {preparer.quote(name)} ADD COLUMN {spec}")
 
 
 def _delete_run(conn: sa.Connection, run_id: str) -> None:
@@ -503,6 +566,11 @@ def _result_message(result) -> str | None:
     return _text(((result.summary or {}).get("solver") or {}).get("message"))
 
 
+_COST_PARTS = ("buy", "make", "fixed", "overhead", "expansion", "setup", "adoption", "units",
+               "resources")
+"""summary.json ``cost`` parts stored as ``cost_<part>`` columns (costs.PARTS)."""
+
+
 def _summary_row(run_id: str, name: str, status: str, result) -> dict:
     s = result.summary or {}
     cost = s.get("cost") or {}
@@ -516,8 +584,7 @@ def _summary_row(run_id: str, name: str, status: str, result) -> dict:
         "status": _text(s.get("status")) or status,
         "objective": _num(s.get("objective")), "baseline_cost": _num(s.get("baseline_cost")),
         "savings": _num(s.get("savings")),
-        **{f"cost_{part}": _num(cost.get(part))
-           for part in ("buy", "make", "fixed", "overhead", "expansion", "setup")},
+        **{f"cost_{part}": _num(cost.get(part)) for part in _COST_PARTS},
         "allocation_cost": _num(check.get("allocation_cost")),
         "max_violation": _num(check.get("max_violation")),
         "solver_backend": _text(solver.get("backend")), "solver_mode": _text(solver.get("mode")),

@@ -1,7 +1,8 @@
 """A run folder read back into one typed structure, and the figures the report derives.
 
 The report works from the files a solve wrote (``summary.json``, ``allocation.csv``,
-``constraints.csv``, ``resources.csv``, ``diagnosis.json``), never from a live
+``constraints.csv``, ``resources.csv``, ``units.csv`` when the scenario has whole units,
+``diagnosis.json``), never from a live
 :class:`~optimiser.results.Result`, so ``carepath report RUN_DIR`` works on any earlier run.
 Every number here comes from those files; nothing is re-solved.
 """
@@ -19,8 +20,10 @@ import pandas as pd
 from ..errors import CarepathError
 from ..results.tables import DEFINITIONS
 
-PARTS = ("buy", "make", "fixed", "overhead", "expansion", "setup")
-"""Cost parts in summary.json (``cost``, and ``baseline_parts`` since it was added)."""
+PARTS = ("buy", "make", "fixed", "overhead", "expansion", "setup", "adoption", "units",
+         "resources")
+"""Cost parts in summary.json (``cost``, and ``baseline_parts`` since it was added; the last
+three since SPEC section 11: a run written before reads them as 0)."""
 
 SOLVED = ("optimal", "feasible")
 
@@ -29,13 +32,17 @@ _TEXT = {
     "constraints.csv": ["name", "kind", "locality", "pathway", "step", "provider", "resource",
                         "activity", "sense", "meaning"],
     "resources.csv": ["resource"],
+    "units.csv": ["provider", "activity"],
 }
 _NUMBERS = {
     "allocation.csv": ["volume", "unit_cost", "cost", "quality", "baseline_volume"],
     "constraints.csv": ["limit", "slack", "shadow_price", "valid_from", "valid_to"],
-    "resources.csv": ["capacity", "expansion_steps", "used", "utilisation"],
+    "resources.csv": ["capacity", "expansion_steps", "used", "utilisation", "need"],
+    "units.csv": ["size", "units", "capacity", "volume", "utilisation", "cost", "baseline_units"],
 }
-_OPTIONAL = {"constraints.csv": {"sense", "meaning", "valid_from", "valid_to", "binding"}}
+_OPTIONAL = {"constraints.csv": {"sense", "meaning", "valid_from", "valid_to", "binding"},
+             "resources.csv": {"need"},
+             "units.csv": {"utilisation", "baseline_units"}}
 
 
 class ReportInputError(CarepathError):
@@ -52,6 +59,8 @@ class Run:
     constraints: pd.DataFrame | None
     resources: pd.DataFrame | None
     diagnosis: dict | None
+    units: pd.DataFrame | None = None
+    """``units.csv`` (whole units per provider and activity, SPEC section 11), when written."""
 
     @property
     def status(self) -> str:
@@ -122,9 +131,11 @@ def read_run(folder: str | Path) -> Run:
             raise ReportInputError(f"{folder}: status '{summary['status']}' but {name} is missing")
         else:
             tables[name] = None
+    p = folder / "units.csv"
+    units = _table(p, "units.csv") if solved and p.is_file() else None
     return Run(folder=folder, summary=summary, allocation=tables["allocation.csv"],
                constraints=tables["constraints.csv"], resources=tables["resources.csv"],
-               diagnosis=diagnosis)
+               diagnosis=diagnosis, units=units)
 
 
 def _json(path: Path):
@@ -238,7 +249,13 @@ WATERFALL_STEPS = (
     ("overhead", "Overhead"),
     ("expansion", "Extra staff"),
     ("setup", "Setting up services"),
+    ("adoption", "Adopting new designs"),
+    ("units", "Whole units"),
+    ("resources", "Resource costs"),
 )
+SECTION_11 = ("adoption", "units", "resources")
+"""Parts a run without variants, units or resource costs never has (left off its waterfall
+when zero in both the plan and today)."""
 
 
 def waterfall(run: Run) -> tuple[list[tuple[str, float]], bool]:
@@ -247,7 +264,8 @@ def waterfall(run: Run) -> tuple[list[tuple[str, float]], bool]:
     base, exact = baseline_parts(run)
     plan = {p: float((run.summary["cost"] or {}).get(p) or 0.0) for p in PARTS}
     steps = [("Today", float(run.summary["baseline_cost"]))]
-    steps += [(label, plan[p] - base[p]) for p, label in WATERFALL_STEPS]
+    steps += [(label, plan[p] - base[p]) for p, label in WATERFALL_STEPS
+              if p not in SECTION_11 or plan[p] or base[p]]
     steps.append(("Plan", float(run.summary["objective"])))
     return steps, exact
 
@@ -301,11 +319,52 @@ def out_of_hospital(run: Run) -> pd.DataFrame:
 
 def utilisation(run: Run) -> pd.DataFrame:
     """resources.csv with the capacity available (capacity plus the expansion steps bought,
-    as the utilisation implies: ``used / utilisation``)."""
+    as the utilisation implies: ``used / utilisation``). A ``whole`` resource (SPEC section
+    11: one row per provider and activity holding its heads) is one row per resource (and
+    year): the heads of all its rows against what is available."""
     r = run.resources.copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         r["available"] = np.where(r["utilisation"] > 0, r["used"] / r["utilisation"], r["capacity"])
-    return r
+    if "provider" not in r or not (r["provider"].fillna("") != "").any():
+        return r
+    keys = (["year"] if "year" in r else []) + ["resource"]
+    first = r.groupby(keys, sort=False).head(1).copy()
+    g = r.groupby(keys, sort=False)
+    first = first.set_index(keys)
+    first["used"] = g["used"].sum()
+    # rows with heads say what is available (used / utilisation); else the capacity
+    first["available"] = g["available"].max()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        first["utilisation"] = np.where(first["available"] > 0, first["used"] / first["available"],
+                                        np.nan)
+    return first.reset_index()[list(r.columns)].drop(columns=["provider", "activity", "need"],
+                                                     errors="ignore")
+
+
+def heads(run: Run) -> pd.DataFrame:
+    """The rows of resources.csv for ``whole`` resources (SPEC section 11): heads held per
+    provider and activity (``used``) against the use before rounding (``need``). Empty when
+    no resource is whole."""
+    r = run.resources
+    if r is None or "provider" not in r:
+        return pd.DataFrame(columns=["resource", "provider", "activity", "used", "need"])
+    return r[r["provider"].fillna("") != ""].reset_index(drop=True)
+
+
+def designs(run: Run) -> pd.DataFrame:
+    """summary.json's ``adoptions`` (SPEC section 11) as a table: per locality and pathway
+    that leaves today's design, the design, the year adopted (a multi-year plan), its
+    adoption cost, the pathway's activity costs today and in the plan, and what it saves."""
+    cols = ["locality", "pathway", "variant", "name", "year", "adoption_cost",
+            "activity_cost_today", "activity_cost_plan", "saves"]
+    rows = [{c: e.get(c) for c in cols} for e in run.summary.get("adoptions") or []
+            if isinstance(e, dict)]
+    out = pd.DataFrame(rows, columns=cols)
+    for c in cols[5:]:
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
+    if out["year"].isna().all():
+        out = out.drop(columns=["year"])
+    return out
 
 
 def binding(run: Run) -> pd.DataFrame:

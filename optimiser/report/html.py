@@ -25,9 +25,11 @@ MAX_TABLE_ROWS = 500
 SECTIONS = {
     "headline": "Headline",
     "waterfall": "From today's cost to the plan's",
+    "designs": "Pathway designs adopted",
     "make-buy": "Make or buy",
     "hospital": "Activity moved out of hospital",
     "capacity": "Capacity utilisation",
+    "units": "Whole units and heads",
     "constraints": "Binding constraints and what relaxing them is worth",
     "quality": "Quality achieved against floors",
     "years": "Year by year",
@@ -222,8 +224,13 @@ def render(run: Run) -> str:
     m = lambda v, d=0: money(v, cur, d)  # noqa: E731
     parts = [_headline(run, m)]
     if run.solved:
-        parts += [_waterfall(run, m), _make_buy(run), _hospital(run), _capacity(run),
-                  _constraints(run, m), _quality(run)]
+        parts.append(_waterfall(run, m))
+        if "designs" in run.summary:  # a scenario with variants (SPEC section 11)
+            parts.append(_designs(run, m))
+        parts += [_make_buy(run), _hospital(run), _capacity(run)]
+        if run.units is not None or not data.heads(run).empty:
+            parts.append(_units(run, m))
+        parts += [_constraints(run, m), _quality(run)]
         if run.multi_year:
             parts.append(_years(run, m))
     else:
@@ -348,13 +355,69 @@ def _waterfall(run: Run, m) -> str:
            "top-ups together under fixed costs).</p>")
     rule = ("<p class=\"note\">Each step is the plan's cost part minus today's (bought care, "
             "own services' activity, their fixed costs, overhead, extra staff, setting up "
-            "services); the steps add up to the difference between the two totals.</p>")
+            "services; and, where the scenario has them, adopting new pathway designs, whole "
+            "units and resource costs); the steps add up to the difference between the two "
+            "totals.</p>")
     return section("waterfall", est + figure(chart) + rule + table(
         rows, [Col("step", "step"),
                Col("change", "change (plan minus today)", lambda v: ("+" if v > 0 else "") + m(v), True),
                Col("total", "running total", m, True)],
         "Today's cost, the change in each part, and the plan's cost"
         + (" (discounted totals)." if run.multi_year else "."), "t-waterfall"))
+
+
+def _designs(run: Run, m) -> str:
+    """SPEC section 11: which localities leave today's design of a pathway, and what each
+    adoption saves (summary.json ``designs`` and ``adoptions``)."""
+    chosen = run.summary.get("designs") or {}
+    t = data.designs(run)
+    pairs = len(chosen)
+    if t.empty:
+        return section("designs", f"<p id=\"designs-sentence\">Every locality keeps today's design "
+                       f"of every pathway ({pairs:,} locality-pathway pairs): no redesign is "
+                       "adopted.</p>")
+    total = float(t["saves"].sum())
+    lead = (f"{len(t):,} of {pairs:,} locality-pathway pairs adopt a new design; together they "
+            f"save {m(total)}" + (" (discounted totals)" if run.multi_year else "")
+            + " after their adoption costs.")
+    note = ("<p class=\"note\">Savings compare each pathway's own activity costs in the "
+            "locality (with overhead) today and in the plan, less the adoption cost; fixed, "
+            "unit and resource costs are shared by many pathways and are not attributed.</p>")
+    cols = [Col("locality", "locality"), Col("pathway", "pathway"), Col("name", "design"),
+            *([Col("year", "adopted in", lambda v: f"{v:.0f}", True)] if "year" in t else []),
+            Col("adoption_cost", "adoption cost", m, True),
+            Col("activity_cost_today", "activity cost today", m, True),
+            Col("activity_cost_plan", "activity cost in plan", m, True),
+            Col("saves", "saves", m, True)]
+    return section("designs", f'<p id="designs-sentence">{_e(lead)}</p>{note}' + table(
+        t, cols, "Designs adopted per locality and pathway and what each saves.", "t-designs"))
+
+
+def _units(run: Run, m) -> str:
+    """SPEC section 11: whole units held per provider and activity (units.csv) and the
+    whole heads of ``whole`` resources (resources.csv rows with a provider)."""
+    out = []
+    yr = lambda t: [Col("year", "year", str, True)] if "year" in t else []  # noqa: E731
+    u = run.units
+    if u is not None and len(u):
+        out.append("<h3>Whole units</h3>" + table(u, yr(u) + [
+            Col("provider", "provider"), Col("activity", "activity"),
+            Col("size", "activities per unit", _amount, True),
+            Col("units", "units held", lambda v: f"{v:,.4g}", True),
+            Col("baseline_units", "units today", lambda v: f"{v:,.4g}", True),
+            Col("volume", "activities", _count, True),
+            Col("utilisation", "utilisation", lambda v: _pct(v, 1), True),
+            Col("cost", "cost (with overhead)", m, True)],
+            "Whole units (beds, clinics, teams) per provider and activity: how many the plan "
+            "holds, the activities they carry and what they cost.", "t-units"))
+    h = data.heads(run)
+    if len(h):
+        out.append("<h3>Whole heads</h3>" + table(h, yr(h) + [
+            Col("resource", "resource"), Col("provider", "provider"), Col("activity", "activity"),
+            Col("used", "heads held", lambda v: f"{v:,.4g}", True),
+            Col("need", "heads needed before rounding", lambda v: f"{v:,.4g}", True)],
+            "Resources held in whole heads, per provider and activity.", "t-heads"))
+    return section("units", "".join(out) or "<p>No whole units or heads.</p>")
 
 
 def _make_buy(run: Run) -> str:
@@ -549,5 +612,6 @@ def _about(run: Run, m) -> str:
     items.append(("run folder", run.folder.name))
     body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
     return section("about", f'<dl class="about">{body}</dl><p class="note">Made from the run '
-                   "folder's summary.json, allocation.csv, constraints.csv, resources.csv and "
+                   "folder's summary.json, allocation.csv, constraints.csv, resources.csv"
+                   + (", units.csv" if run.units is not None else "") + " and "
                    "diagnosis.json; report.xlsx holds the same tables.</p>")

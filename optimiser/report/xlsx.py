@@ -1,10 +1,12 @@
 """``report.xlsx``: the report's content as sheets (XlsxWriter).
 
 Sheets: ``summary`` (headline, cost parts today and in the plan, solver), ``allocation``,
-``constraints`` and ``resources`` (the CSVs' columns and numbers, unrounded), ``quality``
-(achieved against floors), ``by_year`` (multi-year plans) and ``diagnosis`` (runs without a
-plan). Every sheet has a bold header row frozen in place with an autofilter, columns sized
-to their contents, money in the run's currency (``"£"#,##0``; shadow prices and unit costs
+``constraints`` and ``resources`` (the CSVs' columns and numbers, unrounded), ``units``
+(``units.csv``, when the scenario has whole units), ``designs`` (the designs adopted, from
+summary.json's ``adoptions``, when the scenario has variants), ``quality`` (achieved against
+floors), ``by_year`` (multi-year plans) and ``diagnosis`` (runs without a plan). Every
+sheet has a bold header row frozen in place with an autofilter, columns sized to their
+contents, money in the run's currency (``"£"#,##0``; shadow prices and unit costs
 with pence) and shares as percentages (``0.0%``). Cells hold the exact numbers; only their
 display is formatted.
 """
@@ -120,7 +122,12 @@ CONSTRAINT_FORMATS = {"year": "year", "limit": "general", "slack": "general",
                       "shadow_price": "money2", "valid_from": "general", "valid_to": "general",
                       "binding": "general"}
 RESOURCE_FORMATS = {"year": "year", "capacity": "count", "expansion_steps": "general",
-                    "used": "number", "utilisation": "pct"}
+                    "used": "number", "utilisation": "pct", "need": "number"}
+UNIT_FORMATS = {"year": "year", "size": "general", "units": "general", "capacity": "number",
+                "volume": "number", "utilisation": "pct", "cost": "money2",
+                "baseline_units": "general"}
+DESIGN_FORMATS = {"year": "year", "adoption_cost": "money", "activity_cost_today": "money",
+                  "activity_cost_plan": "money", "saves": "money"}
 YEAR_FORMATS = {"year": "year", "spend": "money", "baseline": "money", "savings": "money",
                 "budget": "money", "carry": "money", "setup": "money", "discount_factor": "general"}
 
@@ -183,6 +190,10 @@ def render(run: Run) -> bytes:
         book.sheet("allocation", run.allocation, ALLOCATION_FORMATS)
         book.sheet("constraints", run.constraints, CONSTRAINT_FORMATS, {"meaning": 70, "name": 36})
         book.sheet("resources", run.resources, RESOURCE_FORMATS)
+        if run.units is not None:
+            book.sheet("units", run.units, UNIT_FORMATS)
+        if "designs" in run.summary:
+            book.sheet("designs", data.designs(run), DESIGN_FORMATS, {"name": 36})
         q = data.quality(run)
         book.sheet("quality", q, {"achieved": "quality", "floor": "quality", "margin": "quality"})
         if run.multi_year:

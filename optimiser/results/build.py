@@ -14,6 +14,7 @@ from ..load import Scenario
 from ..model import LinearModel
 from . import check as check_mod
 from . import costs, tables, worth
+from .. import whole
 from .result import Result
 
 
@@ -65,17 +66,27 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
 
     v = out.values
     x, y, running, k = plan_values(inst, model, v)
+    z, n, h = whole_values(inst, model, v)
+    adopted = adoptions(inst, z)
     started = costs.starts(inst, np.nan_to_num(running))
-    parts = [costs.breakdown(views[t], x[t], np.nan_to_num(running[t]), k[t], started[t])
+    parts = [costs.breakdown(views[t], x[t], np.nan_to_num(running[t]), k[t], started[t],
+                             adopted[t], n[t], h[t])
              for t in range(T)]
-    verdict = check_mod.check_years(inst, x, y, running, k, integral=(mode != "lp"))
-    used = [check_mod._resource_use(views[t], x[t]) for t in range(T)]
+    verdict = check_mod.check_years(inst, x, y, running, k, integral=(mode != "lp"),
+                                    z=z, n=n, h=h)
+    used = [whole.resource_use(views[t], x[t], n[t], h[t]) for t in range(T)]
     allocation = _by_year(years, [tables.allocation(views[t], x[t]) for t in range(T)])
     summary["objective"] = _round(out.objective, 2)
     summary["savings"] = _round(base_total - out.objective, 2)
     summary["cost"] = {p: _round(float(factors @ np.array([q[p] for q in parts])), 2)
                        for p in costs.PARTS}
     summary["quality"] = tables.quality_achieved(inst, x.sum(axis=0))
+    if inst.varied:
+        summary["designs"] = chosen_designs(inst, z[-1])
+        summary["adoptions"] = tables.adoptions(inst, views, x, z, adopted, years)
+    if len(inst.units):
+        summary["units"] = {f"{p}/{a}": _round(float(c), 6) for p, a, c in zip(
+            inst.units["provider"].tolist(), inst.units["activity"].tolist(), n[-1])}
     summary["check"] = {
         "max_violation": float(f"{verdict.max_violation:.3g}"),
         "worst": verdict.worst,
@@ -94,6 +105,19 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         limit = cons["limit"].to_numpy(float)[rows]
         cons.loc[rows, "slack"] = tables.clean(slack)
         cons.loc[rows, "binding"] = np.abs(slack) <= tables.BINDING_TOLERANCE * np.maximum(1.0, np.abs(limit))
+    if inst.varied:
+        cons.insert(cons.columns.get_loc("activity") + 1, "variant",
+                    model.row_meta["variant"].to_numpy(object))
+        # the rows of a design the plan does not run hold trivially (no demand, no flow):
+        # they are not limits of this plan
+        d = inst.designs
+        meta = model.row_meta
+        design = pd.MultiIndex.from_arrays([d["locality"], d["pathway"], d["variant"]]).get_indexer(
+            pd.MultiIndex.from_arrays([meta["locality"], meta["pathway"], meta["variant"]]))
+        has = design >= 0
+        off = np.zeros(len(meta), dtype=bool)
+        off[has] = z[meta["year"].to_numpy(np.int64)[has], design[has]] < 0.5
+        cons.loc[off, "binding"] = False
     if years.dated:
         cons.insert(0, "year", years.calendar(model.row_meta["year"].to_numpy(np.int64)))
     return Result(
@@ -102,7 +126,10 @@ def build_result(scenario: Scenario, model: LinearModel, out: SolverOutput,
         summary=summary,
         allocation=allocation,
         constraints=worth.annotate(cons, scenario, x, mode),
-        resources=_by_year(years, [tables.resources(views[t], used[t], k[t]) for t in range(T)]),
+        resources=_by_year(years, [tables.resources(views[t], used[t], k[t], x[t], n[t], h[t])
+                                   for t in range(T)]),
+        units=(_by_year(years, [tables.units(views[t], x[t], n[t]) for t in range(T)])
+               if len(inst.units) else None),
     )
 
 
@@ -125,6 +152,34 @@ def plan_values(inst: Instance, model: LinearModel, v: np.ndarray):
     running = per_year("o", inst.providers["provider"], "provider", np.nan)
     k = per_year("k", inst.resources["resource"], "resource", 0.0)
     return x, y, running, k
+
+
+def whole_values(inst: Instance, model: LinearModel, v: np.ndarray):
+    """A solution's section 11 columns: ``z`` (years x designs), ``n`` (years x whole-unit
+    activities) and ``h`` (years x whole-head triples)."""
+    T = inst.years.count
+    return tuple(v[model.block(kind)].reshape(T, size)
+                 for kind, size in (("z", len(inst.designs)), ("n", len(inst.units)),
+                                    ("h", len(inst.heads))))
+
+
+def adoptions(inst: Instance, z: np.ndarray) -> np.ndarray:
+    """Per year and design, how far it is adopted that year: ``z[t] - z[t-1]`` (``z[-1] =
+    0``) for a design other than ``current``, 0 for ``current``."""
+    new = ~inst.designs["current"].to_numpy(bool)
+    before = np.vstack([np.zeros((1, z.shape[1])), z[:-1]])
+    return np.where(new, np.maximum(z - before, 0.0), 0.0)
+
+
+def chosen_designs(inst: Instance, z: np.ndarray) -> dict[str, str]:
+    """``locality/pathway`` to its design: the one with the largest ``z`` (``current`` on a
+    tie, then the first listed)."""
+    d = inst.designs
+    frame = pd.DataFrame({"key": [f"{a}/{b}" for a, b in zip(d["locality"], d["pathway"])],
+                          "variant": d["variant"].to_numpy(object),
+                          "z": np.round(z, 6) + d["current"].to_numpy(bool) * 1e-9})
+    best = frame.loc[frame.groupby("key", sort=False)["z"].idxmax()]
+    return dict(zip(best["key"].tolist(), best["variant"].tolist()))
 
 
 def plan_years(inst: Instance, parts: list[dict], base: list[dict], running: np.ndarray,

@@ -14,6 +14,7 @@ import pandas as pd
 
 from ..instance import Instance
 from . import costs
+from .. import whole
 
 
 @dataclass(frozen=True)
@@ -40,29 +41,46 @@ def _recorder(viol: list[tuple[float, str]], suffix: str = ""):
 
 
 def check(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
-          integral: bool) -> Check:
+          integral: bool, z: np.ndarray | None = None, n: np.ndarray | None = None,
+          h: np.ndarray | None = None) -> Check:
     """``x`` per arc, ``y`` per demand row (NaN for fixed steps), ``running`` per provider
-    (NaN where the provider has no running indicator), ``k`` per resource: a one-year plan."""
-    return check_years(inst, x[None, :], y[None, :], running[None, :], k[None, :], integral)
+    (NaN where the provider has no running indicator), ``k`` per resource, and section 11's
+    ``z`` per design, ``n`` per whole-unit activity, ``h`` per whole-head triple (None:
+    none in the scenario): a one-year plan."""
+    def lift(a, size):
+        return np.zeros((1, size)) if a is None else np.asarray(a, float)[None, :]
+    return check_years(inst, x[None, :], y[None, :], running[None, :], k[None, :], integral,
+                       lift(z, len(inst.designs)), lift(n, len(inst.units)),
+                       lift(h, len(inst.heads)))
 
 
 def check_years(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
-                k: np.ndarray, integral: bool) -> Check:
+                k: np.ndarray, integral: bool, z: np.ndarray | None = None,
+                n: np.ndarray | None = None, h: np.ndarray | None = None) -> Check:
     """A plan over the horizon (SPEC section 7): each argument of :func:`check` with a
-    leading year axis. Every year's section 3 constraints at that year's demand, then what
-    links the years: persistence, held expansion, year-on-year pace, the budget with
-    carry-over (the carry recomputed as what is left unspent); the objective is the
-    discounted sum of each year's Total and setup."""
+    leading year axis. Every year's section 3 and 11 constraints at that year's demand,
+    then what links the years: persistence, held expansion, year-on-year pace (relaxed on
+    a design that is left), designs kept, the budget with carry-over (the carry recomputed
+    as what is left unspent); the objective is the discounted sum of each year's Total,
+    setup and adoptions."""
     years = inst.years
     T = years.count
+    z = np.zeros((T, len(inst.designs))) if z is None else np.asarray(z, float)
+    n = np.zeros((T, len(inst.units))) if n is None else np.asarray(n, float)
+    h = np.zeros((T, len(inst.heads))) if h is None else np.asarray(h, float)
     viol: list[tuple[float, str]] = []
     spend = np.zeros(T)
     started = costs.starts(inst, np.nan_to_num(running))
+    new = ~inst.designs["current"].to_numpy(bool)
+    adopted = np.where(new, z - np.vstack([np.zeros((1, z.shape[1])), z[:-1]]), 0.0)
     for t in range(T):
         view = inst.at_year(t)
         suffix = f" in {int(years.calendar(t))}" if years.dated and T > 1 else ""
-        _one_year(view, x[t], y[t], running[t], k[t], integral, _recorder(viol, suffix))
-        spend[t] = costs.breakdown(view, x[t], np.nan_to_num(running[t]), k[t], started[t])["total"]
+        record = _recorder(viol, suffix)
+        _one_year(view, x[t], y[t], running[t], k[t], integral, record, z[t], n[t], h[t])
+        _whole(view, x[t], z[t], n[t], h[t], integral, record)
+        spend[t] = costs.breakdown(view, x[t], np.nan_to_num(running[t]), k[t], started[t],
+                                   adopted[t], n[t], h[t])["total"]
     record = _recorder(viol)
     label = years.calendar(np.arange(T)) if years.dated else np.arange(T)
     prov, res = inst.providers, inst.resources
@@ -73,9 +91,21 @@ def check_years(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarra
                (o[t - 1] - o[t])[has_o], np.ones(int(has_o.sum())))
         record(lambda i, t=t: f"held_expansion[{res['resource'].iloc[i]},{label[t]}]",
                k[t - 1] - k[t], np.maximum(k[t - 1], 1.0))
+        d = inst.designs
+        record(lambda i, t=t: f"design_kept[{d['locality'].iloc[i]},{d['pathway'].iloc[i]},"
+                              f"{d['variant'].iloc[i]},{label[t]}]",
+               np.where(new, z[t - 1] - z[t], 0.0), np.ones(len(d)))
         if inst.max_shift is not None:
-            g = inst.demand["growth"].to_numpy(float)[inst.arcs["dem"].to_numpy(int)]
+            a_dem = inst.arcs["dem"].to_numpy(int)
+            g = inst.demand["growth"].to_numpy(float)[a_dem]
             need = (1 - inst.max_shift) * g * x[t - 1]
+            # an arc of a design that is left may lose everything (SPEC section 11)
+            design = inst.demand["design"].to_numpy(int)[a_dem]
+            left = np.where(design >= 0, np.maximum(z[t - 1, np.maximum(design, 0)]
+                                                    - z[t, np.maximum(design, 0)], 0.0)
+                            if len(d) else 0.0, 0.0) * (inst.arcs["variant"].to_numpy(object) == "current")
+            dmax = inst.demand["dmax"].to_numpy(float)[a_dem] * g ** (t - 1)
+            need = need - (1 - inst.max_shift) * g * dmax * left
             record(lambda i, t=t: f"year_pace[{inst.arcs['provider'].iloc[i]},"
                                   f"{inst.arcs['activity'].iloc[i]},{label[t]}]", need - x[t], need)
     if years.budgets is not None:
@@ -91,8 +121,9 @@ def check_years(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarra
 
 
 def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray, k: np.ndarray,
-              integral: bool, record) -> None:
-    """Section 3's constraints of one year (all but the budget), violations to ``record``."""
+              integral: bool, record, z: np.ndarray, n: np.ndarray, h: np.ndarray) -> None:
+    """Section 3's constraints of one year (all but the budget), violations to ``record``;
+    a design's demand and uptake range scale with its ``z`` (SPEC section 11)."""
     dem, arcs, prov, res = inst.demand, inst.arcs, inst.providers, inst.resources
 
     def at(prefix: str, *cols, index: np.ndarray | None = None):
@@ -113,16 +144,20 @@ def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
 
     opt = dem["optional"].to_numpy(bool)
     yv = np.where(opt, np.nan_to_num(y), 0.0)
+    design = dem["design"].to_numpy(int)
+    share = np.where(design >= 0, z[np.maximum(design, 0)] if len(z) else 1.0, 1.0)
     record(at("x", arcs["provider"]), -x, np.zeros(len(x)))
     opt_rows = np.flatnonzero(opt)
-    record(key_at("y", opt_rows), dem["ymin"].to_numpy()[opt] - yv[opt], dem["ymin"].to_numpy()[opt])
-    record(key_at("y", opt_rows), yv[opt] - dem["ymax"].to_numpy()[opt], dem["ymax"].to_numpy()[opt])
+    ymin = dem["ymin"].to_numpy(float) * share
+    ymax = dem["ymax"].to_numpy(float) * share
+    record(key_at("y", opt_rows), ymin[opt] - yv[opt], ymin[opt])
+    record(key_at("y", opt_rows), yv[opt] - ymax[opt], ymax[opt])
 
-    # demand: D = y (optional) or N*pp - sum effect*y[src]
+    # demand: D = y (optional) or N*pp*z - sum effect*y[src]
     av = inst.avoids
     avoided = np.bincount(av["dst_dem"].to_numpy(int), weights=av["effect"].to_numpy(float)
                           * yv[av["src_dem"].to_numpy(int)], minlength=len(dem))
-    D = np.where(opt, yv, dem["fixed"].to_numpy(float) - avoided)
+    D = np.where(opt, yv, dem["fixed"].to_numpy(float) * share - avoided)
     record(key_at("demand_floor"), -D, dem["fixed"].to_numpy(float))
     delivered = np.bincount(arcs["dem"].to_numpy(int), weights=x, minlength=len(dem))
     record(key_at("flow"), np.abs(delivered - D), D)
@@ -136,7 +171,7 @@ def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
                got["x"].fillna(0).to_numpy(float) - lim, lim)
 
     if len(res):
-        used = _resource_use(inst, x)
+        used = whole.resource_use(inst, x, n, h)
         lim = res["capacity"].to_numpy(float) + res["expand_step"].to_numpy(float) * k
         record(at("capacity", res["resource"]), used - lim, lim)
         record(at("k", res["resource"]), k - res["expand_max"].to_numpy(float), res["expand_max"].to_numpy(float))
@@ -171,9 +206,38 @@ def _one_year(inst: Instance, x: np.ndarray, y: np.ndarray, running: np.ndarray,
 
 
 
-def _resource_use(inst: Instance, x: np.ndarray) -> np.ndarray:
-    """Units of each resource used by volumes ``x`` (in ``inst.resources`` order)."""
-    u = inst.uses
-    r_idx = pd.Index(inst.resources["resource"]).get_indexer(u["resource"])
-    return np.bincount(r_idx, weights=u["amount"].to_numpy(float) * x[u["arc"].to_numpy(int)],
-                       minlength=len(inst.resources))
+def _whole(inst: Instance, x: np.ndarray, z: np.ndarray, n: np.ndarray, h: np.ndarray,
+           integral: bool, record) -> None:
+    """Section 11's constraints of one year: one design per locality and pathway, at most
+    ``max_redesigns`` left ``current``, volumes within whole units, heads covering use."""
+    d, units, heads = inst.designs, inst.units, inst.heads
+    if len(d):
+        pair = pd.Series(z).groupby([d["locality"].to_numpy(object), d["pathway"].to_numpy(object)],
+                                    sort=False).sum()
+        keys = pair.index.tolist()
+        record(lambda i: f"design[{keys[i][0]},{keys[i][1]}]", np.abs(pair.to_numpy() - 1.0),
+               np.ones(len(pair)))
+        name = lambda i: f"z[{d['locality'].iloc[i]},{d['pathway'].iloc[i]},{d['variant'].iloc[i]}]"  # noqa: E731
+        record(name, -z, np.zeros(len(z)))
+        record(name, z - 1.0, np.ones(len(z)))
+        if integral:
+            record(name, np.abs(z - np.round(z)), np.ones(len(z)))
+        if inst.max_redesigns is not None:
+            left = float(z[~d["current"].to_numpy(bool)].sum())
+            record(lambda i: "max_redesigns", np.array([left - inst.max_redesigns]),
+                   np.array([float(inst.max_redesigns)]))
+    if len(units):
+        volume = whole.unit_volume(inst, x)
+        cap = units["size"].to_numpy(float) * n
+        name = lambda i: f"units[{units['provider'].iloc[i]},{units['activity'].iloc[i]}]"  # noqa: E731
+        record(name, volume - cap, cap)
+        record(name, -n, np.zeros(len(n)))
+        if integral:
+            record(name, np.abs(n - np.round(n)), np.ones(len(n)))
+    if len(heads):
+        need = whole.head_use(inst, x, n)
+        name = lambda i: (f"heads[{heads['provider'].iloc[i]},{heads['activity'].iloc[i]},"  # noqa: E731
+                          f"{heads['resource'].iloc[i]}]")
+        record(name, need - h, need)
+        if integral:
+            record(name, np.abs(h - np.round(h)), np.ones(len(h)))

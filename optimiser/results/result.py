@@ -19,8 +19,8 @@ except ImportError:  # pragma: no cover - Windows: no advisory lock
 
 from ..backends.base import Status
 
-OUTPUT_FILES = ("summary.json", "allocation.csv", "constraints.csv", "resources.csv", "diagnosis.json",
-                "report.html", "report.xlsx")
+OUTPUT_FILES = ("summary.json", "allocation.csv", "constraints.csv", "resources.csv", "units.csv",
+                "diagnosis.json", "report.html", "report.xlsx")
 """Files a solve may leave in its folder; those this write does not produce are removed (a
 report of an earlier run would describe another plan: ``--report`` writes a new one)."""
 
@@ -35,6 +35,9 @@ class Result:
     allocation: pd.DataFrame | None = None
     constraints: pd.DataFrame | None = None
     resources: pd.DataFrame | None = None
+    units: pd.DataFrame | None = None
+    """Whole units held per provider and activity (``units.csv``, an extension of SPEC
+    section 11); None when the scenario has no ``units``."""
     diagnosis: dict | None = None
     extras: dict = field(default_factory=dict)
 
@@ -47,7 +50,8 @@ class Result:
         out = {"summary.json": (json.dumps(self.summary, indent=2, allow_nan=False) + "\n").encode()}
         tables = {name: table for name, table in (("allocation.csv", self.allocation),
                                                   ("constraints.csv", self.constraints),
-                                                  ("resources.csv", self.resources))
+                                                  ("resources.csv", self.resources),
+                                                  ("units.csv", self.units))
                   if table is not None}
         out.update(tables_to_csv(tables))
         if self.diagnosis is not None:

@@ -23,6 +23,11 @@ _KIND_WORDS = {
     "persistence": "service keeps running",
     "held_expansion": "staff increments kept",
     "setup": "setup",
+    "max_redesigns": "most redesigns",
+    "units": "whole units of",
+    "heads": "whole heads of",
+    "uptake_min": "least uptake",
+    "uptake_max": "most uptake",
 }
 
 
@@ -64,6 +69,12 @@ def render(result: Result, out_dir: str | None = None, top: int = 8) -> str:
         if s.get("by_year"):
             lines.append("")
             lines.extend(year_table(s, cur))
+        if "designs" in s:
+            lines.append("")
+            lines.extend(designs_text(s, cur))
+        if result.units is not None or s.get("whole_heads"):
+            lines.append("")
+            lines.extend(whole_text(result, cur))
         lines.append("")
         lines.extend(_make_buy(result.allocation, cur))
         lines.append("")
@@ -109,6 +120,43 @@ def year_table(s: dict, cur: str) -> list[str]:
     elif payback is not None:
         out.append(f"Saves from the first year ({payback}); cumulative savings "
                    f"{money(cumulative, cur)} over {len(s['by_year'])} years.")
+    return out
+
+
+def designs_text(s: dict, cur: str) -> list[str]:
+    """Which designs the plan adopts where (SPEC section 11), and what each saves."""
+    adopted = s.get("adoptions") or []
+    kept = sum(1 for v in s["designs"].values() if v == "current")
+    if not adopted:
+        return [f"Designs: every locality keeps today's design of every pathway "
+                f"({kept} locality-pathway pairs): no redesign is adopted."]
+    out = [f"Designs adopted ({len(adopted)} of {len(s['designs'])} locality-pathway pairs; "
+           "the rest keep today's):"]
+    for a in adopted:
+        when = f" from {a['year']}" if "year" in a else ""
+        saving = a["saves"]
+        out.append(f"  {a['locality']}/{a['pathway']}: {a['name']}{when}: its activities cost "
+                   f"{money(a['activity_cost_plan'], cur)} against {money(a['activity_cost_today'], cur)} "
+                   f"today; after {money(a['adoption_cost'], cur)} adoption it "
+                   + (f"saves {money(saving, cur)}" if saving >= 0 else f"costs {money(-saving, cur)} more"))
+    return out
+
+
+def whole_text(result: Result, cur: str) -> list[str]:
+    """Whole units and heads held (SPEC section 11), each against what the volumes need."""
+    out = ["Whole units and heads (rounded up to what the volumes need):"]
+    u = result.units
+    if u is not None:
+        last = u[u["year"] == u["year"].max()] if "year" in u else u
+        for r in last[(last["units"] > 0) | (last["volume"] > 0)].itertuples():
+            out.append(f"  {r.provider} {r.activity}: {r.units:g} units of {r.size:g} for "
+                       f"{r.volume:,.1f} activities ({money(r.cost, cur)})")
+    res = result.resources
+    if res is not None and "provider" in res:
+        last = res[res["year"] == res["year"].max()] if "year" in res else res
+        for r in last[last["provider"].notna() & ((last["used"] > 0) | (last["need"] > 0))].itertuples():
+            out.append(f"  {r.resource} for {r.provider} {r.activity}: {r.used:g} heads for "
+                       f"{r.need:.2f} needed")
     return out
 
 

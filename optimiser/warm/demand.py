@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..designs import CURRENT, designs
 from ..errors import ConfigError, Issue
 from ..instance import Instance, baseline_demand, demand_numbers
 from ..load import Scenario
@@ -63,6 +64,8 @@ class _Demand:
     arc_dem: np.ndarray
     share0: np.ndarray
     has_arc: np.ndarray
+    today: np.ndarray
+    """Demand rows of today's designs (the others have no baseline demand, SPEC 11)."""
 
     @classmethod
     def build(cls, scenario: Scenario) -> _Demand:
@@ -74,12 +77,13 @@ class _Demand:
         pw_of_dem = pw_index.get_indexer(dem["pathway"])
         steps = {}
         for p in scenario.pathways:
-            for s in p.steps:
-                steps[f"{p.pathway}.{s.step}"] = (
-                    s.optional, 0.0 if s.optional else float(s.per_patient),
-                    float(s.per_patient.min) if s.optional else 0.0,
-                    float(s.per_patient.max) if s.optional else 0.0)
-        params = [steps[a] for a in dem["activity"]]
+            for d in designs(p):  # a step of a variant's design may differ from today's
+                for s in d.steps:
+                    steps[(f"{p.pathway}.{s.step}", d.variant)] = (
+                        s.optional, 0.0 if s.optional else float(s.per_patient),
+                        float(s.per_patient.min) if s.optional else 0.0,
+                        float(s.per_patient.max) if s.optional else 0.0)
+        params = [steps[k] for k in zip(dem["activity"], dem["variant"])]
         per_patient = np.array([t[1] for t in params], dtype=float)
         umin = np.array([t[2] for t in params], dtype=float)
         umax = np.array([t[3] for t in params], dtype=float)
@@ -96,7 +100,8 @@ class _Demand:
                    dem["optional"].to_numpy(bool), per_patient, umin, umax,
                    av["src_dem"].to_numpy(np.int64), av["dst_dem"].to_numpy(np.int64),
                    av["effect"].to_numpy(float), inst.arcs["dem"].to_numpy(np.int64),
-                   inst.arcs["share0"].to_numpy(float), has_arc)
+                   inst.arcs["share0"].to_numpy(float), has_arc,
+                   (dem["variant"] == CURRENT).to_numpy(bool))
 
     def numbers(self, pop: np.ndarray, prev: np.ndarray) -> dict[str, np.ndarray]:
         """``patients, fixed, ymin, ymax, dmax, d0`` per demand row and ``x0`` per arc."""
@@ -104,6 +109,7 @@ class _Demand:
             pop[self.loc_of_dem], prev[self.loc_of_dem, self.pw_of_dem], self.optional,
             self.per_patient, self.umin, self.umax)
         d0 = baseline_demand(self.optional, fixed, ymin, self.src, self.dst, self.effect)
+        d0 = np.where(self.today, d0, 0.0)
         x0 = self.share0 * d0[self.arc_dem]
         return {"patients": n, "fixed": fixed, "ymin": ymin, "ymax": ymax, "dmax": dmax,
                 "d0": d0, "x0": x0}

@@ -110,8 +110,14 @@ class _Maps:
         self.p_idx = pd.Index(inst.providers["provider"]).get_indexer(arcs["provider"])
         self.uplift = 1.0 + inst.providers["overhead"].to_numpy(float)[self.p_idx]
         self.in_pay = cols.pay_of_prov[self.p_idx] >= 0
-        self.opt_dem = np.flatnonzero(inst.demand["optional"].to_numpy(bool))
+        design = inst.demand["design"].to_numpy(np.int64)
+        self.designed = design >= 0  # demand rows of pathways with variants (SPEC 11)
+        optional = inst.demand["optional"].to_numpy(bool)
+        self.opt_dem = np.flatnonzero(optional & ~self.designed)
         self.y_cols = cols.y_of_dem[self.opt_dem]
+        # static objective terms on x beyond price * uplift (resource costs per unit used)
+        unit0 = arcs["unit_cost"].to_numpy(float)
+        self.x_extra = live0.obj[cols.x] - np.where(self.in_pay, 0.0, unit0 * self.uplift)
         # coefficient slots that prices and demand set: (row, col) and their positions
         prov = inst.providers
         blocked = prov[cols.pay_of_prov >= 0]["provider"]
@@ -126,13 +132,36 @@ class _Maps:
         self.n_runs = len(runs)
         run_cols = cols.o_of_prov[runs["index"].to_numpy(np.int64)]
         budget_cols = np.arange(self.n_cols) if self.budget_row >= 0 else empty
+        # a design's demand terms on its z: flow, demand floor, setting cap and pace rows
+        # carry sign * factor * N*per_patient of a fixed step; uptake rows -N*min, -N*max
+        z_of = cols.z_of_design
+        fixed_designed = self.designed & ~optional
+        parts = [(self.flow_rows, np.arange(len(inst.demand)), -1.0),
+                 (self.floor_rows, self.floor_dem, 1.0),
+                 (self.cap_share_rows, self.caps_dem, -self.caps_share),
+                 (self.pace_rows, self.pace_dem, -self.pace_f)]
+        z_rows, z_dem, z_fac = [], [], []
+        for rows, dems, fac in parts:
+            fac = np.broadcast_to(np.asarray(fac, float), len(dems))
+            keep = fixed_designed[dems] if len(dems) else np.zeros(0, dtype=bool)
+            z_rows.append(rows[keep])
+            z_dem.append(dems[keep])
+            z_fac.append(fac[keep])
+        up_dem = np.flatnonzero(optional & self.designed)
+        self.z_fixed = (np.concatenate(z_dem), np.concatenate(z_fac))
+        up_min_dem = up_dem[inst.demand["ymin"].to_numpy(float)[up_dem] > 0]
+        self.z_uptake = (up_min_dem, up_dem)
+        z_slot_rows = np.concatenate(z_rows + [self.rows("uptake_min"), self.rows("uptake_max")])
+        z_slot_cols = np.concatenate([z_of[design[d]] for d in
+                                      (self.z_fixed[0], up_min_dem, up_dem)])
         self.slot_row = np.concatenate([
             np.full(len(budget_cols), self.budget_row, dtype=np.int64),
             pay_r.reindex(arcs["provider"][pay_mine]).to_numpy(np.int64),
             self.rows("running_max")[:self.n_runs] if self.n_runs else empty,
+            z_slot_rows.astype(np.int64),
         ])
         self.slot_col = np.concatenate([budget_cols, cols.x[self.pay_arcs],
-                                        run_cols]).astype(np.int64)
+                                        run_cols, z_slot_cols]).astype(np.int64)
         self.n_budget_slots = len(budget_cols)
         self.n_pay_slots = len(self.pay_arcs)
         A = live0.A
@@ -151,7 +180,7 @@ class _Maps:
         cols, prov = self.cols, inst.providers
         if prices:
             unit = inst.arcs["unit_cost"].to_numpy(float)
-            obj[cols.x] = np.where(self.in_pay, 0.0, unit * self.uplift)
+            obj[cols.x] = np.where(self.in_pay, 0.0, unit * self.uplift) + self.x_extra
         if demand:
             baseline_vol = np.bincount(self.p_idx, weights=inst.arcs["x0"].to_numpy(float),
                                        minlength=len(prov))
@@ -173,8 +202,14 @@ class _Maps:
         price = -inst.arcs["unit_cost"].to_numpy(float)[self.pay_arcs]
         big_m = np.bincount(self.run_arc_rows, weights=dmax[self.run_arc_dem],
                             minlength=self.n_runs)
+        dem = inst.demand
+        fixed = dem["fixed"].to_numpy(float)
+        z_dem, z_fac = self.z_fixed
+        up_min_dem, up_dem = self.z_uptake
+        z_vals = np.concatenate([z_fac * fixed[z_dem], -dem["ymin"].to_numpy(float)[up_min_dem],
+                                 -dem["ymax"].to_numpy(float)[up_dem]])
         return np.concatenate([obj[:self.n_budget_slots] if self.n_budget_slots else obj[:0],
-                               price, -big_m])
+                               price, -big_m, z_vals])
 
     def model(self, base: _Derived, inst: Instance, ch: Changes, force: bool = False) -> _Derived:
         """The changed model: the base model with the numbers ``ch`` touches re-derived."""
@@ -192,7 +227,8 @@ class _Maps:
         demand = ch.touches_demand or force
         if demand:
             dem = inst.demand
-            fixed = dem["fixed"].to_numpy(float)
+            # the constant part of demand: a design's is on its z (a slot, below)
+            fixed = np.where(self.designed, 0.0, dem["fixed"].to_numpy(float))
             row_lb, row_ub = row_lb.copy(), row_ub.copy()
             row_lb[self.flow_rows] = fixed
             row_ub[self.flow_rows] = fixed
