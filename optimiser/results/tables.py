@@ -162,10 +162,10 @@ def adoptions(inst: Instance, views: list[Instance], x: np.ndarray, z: np.ndarra
     resource costs are shared by many pathways and are not attributed."""
     d = inst.designs
     factors = years.discount()
-    key = [f"{a}/{b}" for a, b in zip(d["locality"], d["pathway"])]
-    pairs = pd.Index(list(dict.fromkeys(key)))
+    key = pd.MultiIndex.from_arrays([d["locality"], d["pathway"]])
+    pairs = key.unique()
     arcs = inst.arcs
-    pair_of_arc = pairs.get_indexer([f"{a}/{b}" for a, b in zip(arcs["locality"], arcs["pathway"])])
+    pair_of_arc = pairs.get_indexer(pd.MultiIndex.from_arrays([arcs["locality"], arcs["pathway"]]))
     uplift = 1.0 + inst.providers["overhead"].to_numpy(float)[costs.provider_index(inst)]
     on = pair_of_arc >= 0
     today = np.zeros(len(pairs))
